@@ -1,0 +1,196 @@
+// `steward`: the one binary. Subcommands parse their flags here and call into app/.
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <curl/curl.h>
+#include <iostream>
+#include <spdlog/spdlog.h>
+
+#include "app/chat_client.hpp"
+#include "app/config.hpp"
+#include "app/doctor.hpp"
+#include "app/home.hpp"
+#include "app/server.hpp"
+#include "telemetry/logging.hpp"
+
+namespace {
+
+using namespace steward;
+
+int Fail(const Error& error) {
+  std::cerr << "steward: " << telemetry::Redact(error.ToString()) << "\n";
+  return error.code == ErrorCode::kConfig ? 2 : 1;
+}
+
+Result<app::Config> LoadConfig(const std::string& flag, const std::filesystem::path& home) {
+  const std::filesystem::path path = flag.empty() ? app::DefaultConfigPath(home) : std::filesystem::path(flag);
+  if (path.empty()) return app::DefaultConfig();
+  return app::LoadConfigFile(path, app::ProcessEnv());
+}
+
+// Blocks SIGINT/SIGTERM in every thread (they inherit the mask) so the main thread can sigwait.
+sigset_t BlockShutdownSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  return set;
+}
+
+int Serve(const std::string& config_flag, const std::string& listen) {
+  const auto home = app::ResolveHome();
+  auto config = LoadConfig(config_flag, home);
+  if (!config.ok()) return Fail(config.error());
+  const sigset_t signals = BlockShutdownSignals();
+  auto server = app::Server::Start({home, std::move(*config), listen});
+  if (!server.ok()) return Fail(server.error());
+  int sig = 0;
+  sigwait(&signals, &sig);
+  spdlog::info("received {}, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
+  (*server)->Stop();
+  spdlog::info("stopped");
+  return 0;
+}
+
+struct ChatFlags {
+  std::string config;
+  std::string agent;
+  std::string session;
+  bool quiet = false;
+  std::vector<std::string> words;
+};
+
+// A running server (STEWARD_URL or the default address), or one started in this process for the
+// duration of the command.
+struct Connection {
+  std::string url;
+  std::string token;
+  std::unique_ptr<app::Server> embedded;
+};
+
+Result<Connection> Connect(const std::string& config_flag) {
+  const auto home = app::ResolveHome();
+  const char* env_url = std::getenv("STEWARD_URL");
+  Connection conn;
+  conn.url = env_url && *env_url ? env_url : "http://127.0.0.1:8377";
+  while (!conn.url.empty() && conn.url.back() == '/') conn.url.pop_back();
+  if (app::ServerIsUp(conn.url, 500)) {
+    auto token = app::ClientToken(home);
+    if (!token.ok()) return token.error();
+    conn.token = *token;
+    return conn;
+  }
+  if (env_url && *env_url) {
+    return MakeError(ErrorCode::kUnavailable, "no Steward server answers at " + conn.url + " (from STEWARD_URL)");
+  }
+  auto config = LoadConfig(config_flag, home);
+  if (!config.ok()) return config.error();
+  std::cerr << "  · starting an embedded Steward for this command…\n";
+  auto server = app::Server::Start({home, std::move(*config), "127.0.0.1:0"});
+  if (!server.ok()) return server.error();
+  conn.embedded = std::move(*server);
+  conn.url = conn.embedded->url();
+  conn.token = conn.embedded->owner_token();
+  return conn;
+}
+
+int Chat(const ChatFlags& flags) {
+  BlockShutdownSignals();  // keep the embedded server's threads from taking Ctrl-C…
+  sigset_t unblock;        // …but let the main thread die on it as usual
+  sigemptyset(&unblock);
+  sigaddset(&unblock, SIGINT);
+  sigaddset(&unblock, SIGTERM);
+  auto conn = Connect(flags.config);
+  pthread_sigmask(SIG_UNBLOCK, &unblock, nullptr);
+  if (!conn.ok()) return Fail(conn.error());
+  app::ChatClientOptions options;
+  options.base_url = conn->url;
+  options.token = conn->token;
+  options.agent = flags.agent;
+  options.session_id = flags.session;
+  options.show_progress = !flags.quiet;
+
+  if (!flags.words.empty()) {
+    std::string message;
+    for (const auto& w : flags.words) message += (message.empty() ? "" : " ") + w;
+    auto outcome = app::SendChat(options, message);
+    if (!outcome.ok()) return Fail(outcome.error());
+    if (!flags.quiet) std::cerr << "  session " << outcome->session_id << "\n";
+    return 0;
+  }
+
+  const bool tty = isatty(STDIN_FILENO);
+  if (tty) std::cerr << "Steward chat. Empty line or Ctrl-D to quit.\n";
+  std::string line;
+  for (;;) {
+    if (tty) std::cerr << "\nyou> " << std::flush;
+    if (!std::getline(std::cin, line) || line.empty() || line == "/exit" || line == "/quit") break;
+    auto outcome = app::SendChat(options, line);
+    if (!outcome.ok()) {
+      Fail(outcome.error());
+      if (outcome.error().code == ErrorCode::kUnauthenticated) return 1;
+      continue;
+    }
+    options.session_id = outcome->session_id;  // keep the conversation going
+  }
+  if (!options.session_id.empty() && !flags.quiet) std::cerr << "  session " << options.session_id << "\n";
+  return 0;
+}
+
+int Sessions(const std::string& config_flag) {
+  auto conn = Connect(config_flag);
+  if (!conn.ok()) return Fail(conn.error());
+  auto list = app::GetJson(conn->url, conn->token, "/api/sessions?limit=50");
+  if (!list.ok()) return Fail(list.error());
+  for (const auto& s : (*list)["sessions"]) {
+    std::cout << s.value("id", "") << "  " << s.value("updated_at", "") << "  " << s.value("message_count", 0)
+              << " msgs  " << s.value("agent", "") << "  " << s.value("title", "") << "\n";
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  signal(SIGPIPE, SIG_IGN);  // a vanished client or worker is an error value, not a process death
+  curl_global_init(CURL_GLOBAL_DEFAULT);
+  const char* log_format = std::getenv("STEWARD_LOG_FORMAT");
+  const char* log_level = std::getenv("STEWARD_LOG_LEVEL");
+
+  CLI::App cli{"Steward: a self-hosted personal AI assistant and agent-framework workbench"};
+  cli.require_subcommand(1);
+  std::string config_flag;
+  cli.add_option("--config", config_flag, "configuration file (default: $STEWARD_CONFIG or $STEWARD_HOME/steward.yaml)");
+
+  std::string listen;
+  auto* serve = cli.add_subcommand("serve", "run the server");
+  serve->add_option("--listen", listen, "HOST:PORT to listen on (default from config: 127.0.0.1:8377)");
+
+  ChatFlags chat_flags;
+  auto* chat = cli.add_subcommand("chat", "chat with an agent: one message as arguments, or interactive");
+  chat->add_option("--agent", chat_flags.agent, "agent to talk to (default: the config's default_agent)");
+  chat->add_option("--session", chat_flags.session, "continue this session id");
+  chat->add_flag("-q,--quiet", chat_flags.quiet, "print only the answer");
+  chat->add_option("message", chat_flags.words, "the message (omit for an interactive chat)");
+
+  auto* doctor = cli.add_subcommand("doctor", "check the configuration, database, providers and workers");
+  auto* sessions = cli.add_subcommand("sessions", "list recent chat sessions");
+
+  for (auto* sub : {serve, chat, doctor, sessions}) {
+    sub->add_option("--config", config_flag, "configuration file");
+  }
+  CLI11_PARSE(cli, argc, argv);
+
+  const bool is_serve = serve->parsed();
+  telemetry::SetupLogging(log_format && std::string(log_format) == "json" ? telemetry::LogFormat::kJson
+                                                                            : telemetry::LogFormat::kText,
+                          log_level && *log_level ? log_level : (is_serve ? "info" : "warn"));
+  if (is_serve) return Serve(config_flag, listen);
+  if (chat->parsed()) return Chat(chat_flags);
+  if (sessions->parsed()) return Sessions(config_flag);
+  if (doctor->parsed()) return app::RunDoctor(config_flag, std::cout);
+  return 0;
+}

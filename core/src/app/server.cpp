@@ -1,0 +1,221 @@
+#include "app/server.hpp"
+
+#include <unistd.h>
+
+#include <spdlog/spdlog.h>
+
+#include "engine/chat_service.hpp"
+#include "engine/run_registry.hpp"
+#include "gateway/api.hpp"
+#include "gateway/auth.hpp"
+#include "gateway/http_server.hpp"
+#include "memory/memory_tool_provider.hpp"
+#include "memory/session_store.hpp"
+#include "models/model_gateway.hpp"
+#include "models/model_router.hpp"
+#include "runners/worker_pool.hpp"
+#include "store/database.hpp"
+#include "store/embedded_postgres.hpp"
+#include "store/migrations.hpp"
+#include "telemetry/logging.hpp"
+#include "tools/mcp_endpoint.hpp"
+#include "tools/tool_registry.hpp"
+
+namespace steward::app {
+
+namespace fs = std::filesystem;
+
+// Members in start order; Stop() tears down in reverse.
+struct Server::Parts {
+  ServerOptions options;
+  std::string url;
+  std::string owner_token;
+  std::unique_ptr<store::EmbeddedPostgres> embedded_pg;
+  std::unique_ptr<store::Database> db;
+  std::unique_ptr<memory::SessionStore> sessions;
+  std::unique_ptr<models::ModelGateway> models;
+  std::unique_ptr<tools::ToolRegistry> tools;
+  std::unique_ptr<tools::McpEndpoint> mcp;
+  std::unique_ptr<engine::RunRegistry> runs;
+  std::unique_ptr<gateway::Authenticator> auth;
+  std::unique_ptr<runners::WorkerPool> workers;
+  std::unique_ptr<engine::ChatService> chat;
+  gateway::ApiContext api;
+  std::unique_ptr<gateway::HttpServer> http;
+  std::atomic<bool> ready{false};
+  bool stopped = false;
+};
+
+Result<std::pair<std::string, uint16_t>> ParseListen(const std::string& listen) {
+  const size_t colon = listen.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == listen.size()) {
+    return MakeError(ErrorCode::kConfig, "expected HOST:PORT, got \"" + listen + "\"", "listen");
+  }
+  std::string host = listen.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  int port = -1;
+  try {
+    size_t used = 0;
+    port = std::stoi(listen.substr(colon + 1), &used);
+    if (used != listen.size() - colon - 1) port = -1;
+  } catch (const std::exception&) {
+  }
+  if (port < 0 || port > 65535) {
+    return MakeError(ErrorCode::kConfig, "expected a port number 0..65535 in \"" + listen + "\"", "listen");
+  }
+  return std::make_pair(host, static_cast<uint16_t>(port));
+}
+
+Result<std::string> FindWorkerPython(const Config& config) {
+  if (!config.workers.python.empty()) return config.workers.python;
+  if (const char* env = std::getenv("STEWARD_WORKER_PYTHON"); env && *env) return std::string(env);
+  std::error_code ec;
+  fs::path dir = fs::read_symlink("/proc/self/exe", ec).parent_path();
+  for (int up = 0; up < 5 && !dir.empty(); ++up, dir = dir.parent_path()) {
+    const fs::path candidate = dir / ".venv/bin/python";
+    if (fs::exists(candidate, ec)) return candidate.string();
+    if (dir == dir.root_path()) break;
+  }
+  if (fs::exists("/opt/steward/venv/bin/python", ec)) return std::string("/opt/steward/venv/bin/python");
+  return MakeError(ErrorCode::kConfig,
+                   "cannot find the Python that runs workers: set workers.python in the config or "
+                   "STEWARD_WORKER_PYTHON, or run the README's setup command (it creates .venv)",
+                   "workers.python");
+}
+
+namespace {
+
+Status StartStorage(Server::Parts& p) {
+  std::string url = p.options.config.database.url;
+  if (url.empty()) {
+    auto pg = store::EmbeddedPostgres::Start(p.options.home);
+    if (!pg.ok()) return pg.error();
+    p.embedded_pg = std::move(*pg);
+    url = p.embedded_pg->url();
+  }
+  auto db = store::Database::Connect(url, p.options.config.database.pool_size);
+  if (!db.ok()) return db.error();
+  p.db = std::move(*db);
+  STEWARD_RETURN_IF_ERROR(store::ApplyMigrations(*p.db));
+  p.sessions = std::make_unique<memory::SessionStore>(*p.db);
+  return Status::Ok();
+}
+
+Status StartModelsAndTools(Server::Parts& p) {
+  const Config& config = p.options.config;
+  for (const auto& provider : config.providers) telemetry::RegisterSecret(provider.api_key);
+  auto router = models::ModelRouter::Create(config.providers, config.models);
+  if (!router.ok()) return router.error();
+  p.models = std::make_unique<models::ModelGateway>(std::move(*router), p.db.get());
+  p.tools = std::make_unique<tools::ToolRegistry>();
+  STEWARD_RETURN_IF_ERROR(p.tools->Register(std::make_shared<memory::MemoryToolProvider>(*p.db)));
+  p.mcp = std::make_unique<tools::McpEndpoint>(*p.tools);
+  return Status::Ok();
+}
+
+Status StartHttp(Server::Parts& p) {
+  auto listen = ParseListen(p.options.listen.empty() ? p.options.config.server.listen : p.options.listen);
+  if (!listen.ok()) return listen.error();
+  p.runs = std::make_unique<engine::RunRegistry>();
+  p.auth = std::make_unique<gateway::Authenticator>(p.owner_token, *p.runs);
+  p.api.auth = p.auth.get();
+  p.api.runs = p.runs.get();
+  p.api.sessions = p.sessions.get();
+  p.api.models = p.models.get();
+  p.api.tools = p.tools.get();
+  p.api.mcp = p.mcp.get();
+  Server::Parts* parts = &p;
+  p.api.health = [parts]() -> nlohmann::json {
+    nlohmann::json workers = nlohmann::json::array();
+    if (parts->workers) {
+      for (const auto& h : parts->workers->Health()) {
+        workers.push_back({{"pid", h.pid}, {"state", h.state}, {"in_flight", h.in_flight}, {"restarts", h.restarts}});
+      }
+    }
+    return {{"status", parts->ready ? "ok" : "starting"}, {"version", "0.1.0"}, {"workers", workers},
+            {"live_runs", parts->runs->size()}};
+  };
+  p.http = std::make_unique<gateway::HttpServer>();
+  // Until everything is up, every route but /healthz answers 503 (ApiContext::ready).
+  gateway::RegisterChatRoutes(*p.http, p.api);
+  gateway::RegisterOpenAiRoutes(*p.http, p.api);
+  gateway::RegisterMcpRoutes(*p.http, p.api);
+  gateway::HttpServerOptions http_options;
+  http_options.host = listen->first;
+  http_options.port = listen->second;
+  auto port = p.http->Start(http_options);
+  if (!port.ok()) return port.error();
+  const std::string host = listen->first == "0.0.0.0" ? "127.0.0.1" : listen->first;
+  p.url = "http://" + (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + std::to_string(*port);
+  return Status::Ok();
+}
+
+Status StartWorkersAndChat(Server::Parts& p) {
+  const Config& config = p.options.config;
+  auto python = FindWorkerPython(config);
+  if (!python.ok()) return python.error();
+  runners::WorkerPoolOptions options;
+  options.command = {*python, "-m", "steward_worker"};
+  options.size = config.workers.pool_size;
+  options.start_timeout = config.workers.start_timeout;
+  auto pool = runners::WorkerPool::Start(options);
+  if (!pool.ok()) return pool.error();
+  p.workers = std::move(*pool);
+
+  engine::ChatServiceOptions chat;
+  for (const auto& [name, agent] : config.agents) chat.agents[name] = agent;
+  chat.default_agent = config.default_agent;
+  chat.core_base_url = p.url;
+  p.chat = std::make_unique<engine::ChatService>(*p.db, *p.workers, *p.runs, std::move(chat));
+  p.api.chat = p.chat.get();
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
+  auto parts = std::make_unique<Parts>();
+  parts->options = std::move(options);
+  std::unique_ptr<Server> server(new Server(std::move(parts)));
+  Parts& p = *server->parts_;
+  STEWARD_RETURN_IF_ERROR(EnsureHome(p.options.home));
+  auto token = LoadOrCreateOwnerToken(p.options.home);
+  if (!token.ok()) return token.error();
+  p.owner_token = *token;
+  telemetry::RegisterSecret(p.owner_token);
+
+  const auto t0 = std::chrono::steady_clock::now();
+  STEWARD_RETURN_IF_ERROR(StartStorage(p));
+  STEWARD_RETURN_IF_ERROR(StartModelsAndTools(p));
+  STEWARD_RETURN_IF_ERROR(StartHttp(p));
+  STEWARD_RETURN_IF_ERROR(StartWorkersAndChat(p));
+  p.ready = true;
+  p.api.ready.store(true, std::memory_order_release);
+  spdlog::info("steward listening on {} (home {}, started in {:.0f} ms)", p.url, p.options.home.string(),
+               std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+  return server;
+}
+
+Server::Server(std::unique_ptr<Parts> parts) : parts_(std::move(parts)) {}
+Server::~Server() { Stop(); }
+
+const std::string& Server::url() const { return parts_->url; }
+const std::string& Server::owner_token() const { return parts_->owner_token; }
+
+void Server::Stop() {
+  Parts& p = *parts_;
+  if (p.stopped) return;
+  p.stopped = true;
+  p.ready = false;
+  p.api.ready = false;
+  if (p.http) p.http->Stop();  // no new requests; open streams see their socket close
+  if (p.workers) p.workers->Shutdown();  // fails in-flight runs, which records them as cancelled
+  p.chat.reset();
+  p.workers.reset();
+  p.db.reset();
+  if (p.embedded_pg) {
+    if (Status s = p.embedded_pg->Stop(); !s.ok()) spdlog::warn("stopping PostgreSQL: {}", s.error().ToString());
+  }
+}
+
+}  // namespace steward::app

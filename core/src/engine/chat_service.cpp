@@ -1,0 +1,199 @@
+#include "engine/chat_service.hpp"
+
+#include <pqxx/pqxx>
+#include <spdlog/spdlog.h>
+
+#include "engine/confidence.hpp"
+#include "memory/session_store.hpp"
+
+namespace steward::engine {
+
+namespace {
+constexpr size_t kMaxMessageBytes = 200 * 1024;
+constexpr size_t kTitleChars = 80;
+
+std::string TitleFrom(const std::string& message) {
+  std::string title = message.substr(0, message.find('\n'));
+  if (title.size() > kTitleChars) {
+    title.resize(kTitleChars);
+    // Don't cut a UTF-8 sequence in half.
+    while (!title.empty() && (static_cast<unsigned char>(title.back()) & 0xC0) == 0x80) title.pop_back();
+    if (!title.empty() && (static_cast<unsigned char>(title.back()) & 0x80)) title.pop_back();
+    title += "…";
+  }
+  return title;
+}
+
+std::string Traceparent(const std::string& trace_id) {
+  return "00-" + trace_id + "-" + RandomHex(8) + "-01";
+}
+}  // namespace
+
+ChatService::ChatService(store::Database& db, runners::WorkerPool& pool, RunRegistry& runs,
+                         ChatServiceOptions options)
+    : db_(db), pool_(pool), runs_(runs), options_(std::move(options)) {}
+
+Result<std::shared_ptr<LiveRun>> ChatService::Start(const ChatTurnRequest& request) {
+  const std::string agent_name = request.agent.empty() ? options_.default_agent : request.agent;
+  const auto agent_it = options_.agents.find(agent_name);
+  if (agent_it == options_.agents.end()) {
+    std::string known;
+    for (const auto& [name, _] : options_.agents) known += (known.empty() ? "" : ", ") + name;
+    return MakeError(ErrorCode::kNotFound, "no agent named \"" + agent_name + "\" (configured: " + known + ")",
+                     "agent");
+  }
+  const runners::AgentConfig& agent = agent_it->second;
+  if (request.message.find_first_not_of(" \t\r\n") == std::string::npos) {
+    return MakeError(ErrorCode::kInvalidArgument, "expected a non-empty message", "message");
+  }
+  if (request.message.size() > kMaxMessageBytes) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "message is " + std::to_string(request.message.size()) + " bytes; the limit is " +
+                         std::to_string(kMaxMessageBytes),
+                     "message");
+  }
+
+  nlohmann::json history = nlohmann::json::array();
+  std::string session_id = request.session_id;
+  const bool new_session = session_id.empty();
+  memory::SessionStore sessions(db_);
+  if (!new_session) {
+    auto session = sessions.GetSession(session_id);
+    if (!session.ok()) return session.error();
+    auto messages = sessions.Messages(session_id, options_.history_limit);
+    if (!messages.ok()) return messages.error();
+    for (const auto& m : *messages) {
+      if (m.role == "user" || m.role == "assistant") history.push_back({{"role", m.role}, {"content", m.content}});
+    }
+  } else {
+    session_id = NewUuid();
+  }
+  if (request.history) history = *request.history;
+
+  RunIdentity identity;
+  identity.run_id = NewUuid();
+  identity.session_id = session_id;
+  identity.agent = agent.name;
+  identity.model = agent.model;
+  identity.trace_id = RandomHex(16);
+  identity.tools = agent.tools;
+
+  auto stored = db_.Transact([&](pqxx::work& tx) {
+    if (new_session) {
+      memory::SessionStore::CreateSession(tx, session_id, agent.name, TitleFrom(request.message));
+      tx.exec_params("UPDATE chat_session SET metadata = jsonb_build_object('source', $2::text) WHERE id = $1::uuid",
+                     session_id, request.source);
+    }
+    tx.exec_params(
+        "INSERT INTO run (id, kind, agent, runner, session_id, status, trace_id) "
+        "VALUES ($1::uuid, 'chat', $2, $3, $4::uuid, 'running', $5)",
+        identity.run_id, agent.name, agent.runner, session_id, identity.trace_id);
+    return memory::SessionStore::AppendMessage(tx, session_id, "user", request.message,
+                                               {{"run_id", identity.run_id}, {"source", request.source}});
+  });
+  if (!stored.ok()) return stored.error();
+
+  std::shared_ptr<LiveRun> run = runs_.Add(std::move(identity));
+  run->Emit("session", {{"session_id", session_id},
+                        {"agent", agent.name},
+                        {"model", agent.model},
+                        {"trace_id", run->identity().trace_id},
+                        {"user_message_id", *stored}});
+  run->Emit("status", {{"text", "starting " + agent.name + " (" + agent.runner + ", model " + agent.model + ")…"}});
+
+  runners::RunRequest work;
+  work.run_id = run->id();
+  work.runner = agent.runner;
+  work.agent = agent;
+  work.input = {{"message", request.message}, {"history", history}};
+  work.core_base_url = options_.core_base_url;
+  work.token = run->identity().token;
+  work.traceparent = Traceparent(run->identity().trace_id);
+  Status submitted = pool_.Submit(work, [this, run](const runners::WorkerEvent& event) { OnWorkerEvent(run, event); });
+  if (!submitted.ok()) Fail(run, "unavailable", submitted.error().ToString());
+  return run;
+}
+
+void ChatService::OnWorkerEvent(const std::shared_ptr<LiveRun>& run, const runners::WorkerEvent& event) {
+  if (event.type == "token") {
+    run->Emit("token", {{"text", event.data.value("text", "")}});
+  } else if (event.type == "status") {
+    run->Emit("status", {{"text", event.data.value("text", "")}});
+  } else if (event.type == "done") {
+    Finish(run, event.data.value("output", ""), event.data.value("stats", nlohmann::json::object()));
+  } else if (event.type == "error") {
+    Fail(run, event.data.value("code", "internal"), event.data.value("message", "the worker reported an error"));
+  }
+}
+
+void ChatService::Finish(const std::shared_ptr<LiveRun>& run, const std::string& output,
+                         const nlohmann::json& stats) {
+  RunCounters& c = run->counters();
+  ConfidenceInputs inputs;
+  inputs.finished_normally = true;
+  inputs.answer_nonempty = output.find_first_not_of(" \t\r\n") != std::string::npos;
+  inputs.tool_calls = c.tool_calls;
+  inputs.tool_errors = c.tool_errors;
+  inputs.sources = c.sources;
+  const Confidence confidence = ComputeConfidence(inputs);
+  const double cost_usd = static_cast<double>(c.cost_nano_usd.load()) / 1e9;
+  const nlohmann::json usage = {{"prompt_tokens", c.prompt_tokens.load()},
+                                {"completion_tokens", c.completion_tokens.load()},
+                                {"total_tokens", c.prompt_tokens.load() + c.completion_tokens.load()},
+                                {"model_calls", c.model_calls.load()}};
+  const double duration_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - run->started()).count();
+  nlohmann::json run_stats = {{"usage", usage},   {"cost_usd", cost_usd}, {"worker", stats},
+                              {"tool_calls", c.tool_calls.load()}, {"tool_errors", c.tool_errors.load()},
+                              {"duration_ms", duration_ms}};
+  nlohmann::json metadata = {{"run_id", run->id()},           {"confidence", confidence.score},
+                             {"factors", confidence.factors}, {"usage", usage},
+                             {"cost_usd", cost_usd},          {"trace_id", run->identity().trace_id},
+                             {"agent", run->identity().agent}};
+  auto message_id = db_.Transact([&](pqxx::work& tx) {
+    const int64_t id =
+        memory::SessionStore::AppendMessage(tx, run->identity().session_id, "assistant", output, metadata);
+    tx.exec_params(
+        "UPDATE run SET status = 'succeeded', confidence = $2, stats = $3::jsonb, finished_at = now() "
+        "WHERE id = $1::uuid",
+        run->id(), confidence.score, run_stats.dump());
+    return id;
+  });
+  if (!message_id.ok()) {
+    spdlog::error("run {}: could not store the answer: {}", run->id(), message_id.error().ToString());
+    run->Emit("error", {{"code", "unavailable"},
+                        {"message", "the answer could not be saved: " + message_id.error().message}});
+  } else {
+    run->Emit("done", {{"message_id", *message_id},
+                       {"session_id", run->identity().session_id},
+                       {"confidence", confidence.score},
+                       {"factors", confidence.factors},
+                       {"summary", ConfidenceLine(true, confidence.score)},
+                       {"usage", usage},
+                       {"cost_usd", cost_usd},
+                       {"trace_id", run->identity().trace_id},
+                       {"duration_ms", duration_ms}});
+  }
+  runs_.Remove(run->id());
+}
+
+void ChatService::Fail(const std::shared_ptr<LiveRun>& run, const std::string& code, const std::string& message) {
+  const std::string status = code == "cancelled" ? "cancelled" : "failed";
+  auto updated = db_.Transact([&](pqxx::work& tx) {
+    tx.exec_params("UPDATE run SET status = $2, error = $3::jsonb, finished_at = now() WHERE id = $1::uuid",
+                   run->id(), status, nlohmann::json({{"code", code}, {"message", message}}).dump());
+    return true;
+  });
+  if (!updated.ok()) spdlog::error("run {}: could not record its failure: {}", run->id(), updated.error().ToString());
+  run->Emit("error", {{"code", code}, {"message", message}, {"summary", ConfidenceLine(false, 0)}});
+  runs_.Remove(run->id());
+}
+
+void ChatService::Cancel(const std::string& run_id) {
+  if (auto run = runs_.FindById(run_id)) {
+    run->RequestCancel();
+    pool_.Cancel(run_id);
+  }
+}
+
+}  // namespace steward::engine

@@ -1,0 +1,64 @@
+#pragma once
+// A chat turn as a run: persist the user's message, hand the turn to a warm worker, relay its
+// events, and persist the answer with its confidence. Used by POST /api/chat, by /v1 requests
+// whose model is an agent, and by the CLI (through those).
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "common/result.hpp"
+#include "engine/live_run.hpp"
+#include "engine/run_registry.hpp"
+#include "runners/agent_config.hpp"
+#include "runners/worker_pool.hpp"
+#include "store/database.hpp"
+
+namespace steward::engine {
+
+struct ChatTurnRequest {
+  std::string message;
+  std::string agent;       // empty: the default agent
+  std::string session_id;  // empty: a new session
+  // When set (OpenAI clients send the whole conversation each time), the history the agent
+  // sees; a new session records the turn. Each item: {role: user|assistant, content}.
+  std::optional<nlohmann::json> history;
+  std::string source = "api";  // api | cli | openai: recorded in the session's metadata
+};
+
+struct ChatServiceOptions {
+  std::map<std::string, runners::AgentConfig> agents;
+  std::string default_agent;
+  std::string core_base_url;  // what workers use to reach /v1 and /mcp
+  int history_limit = 50;     // messages of a session the agent sees
+};
+
+// Thread-safe.
+class ChatService final {
+ public:
+  ChatService(store::Database& db, runners::WorkerPool& pool, RunRegistry& runs, ChatServiceOptions options);
+
+  // Starts a turn. On success the returned run emits `session`, `status`…, `token`…, then exactly
+  // one `done` or `error`. Errors here (unknown agent, empty message, unknown session) mean
+  // nothing was stored and nothing runs.
+  [[nodiscard]] Result<std::shared_ptr<LiveRun>> Start(const ChatTurnRequest& request);
+
+  // Asks the run's worker to stop; the run then ends with `error` code `cancelled`.
+  void Cancel(const std::string& run_id);
+
+  [[nodiscard]] const ChatServiceOptions& options() const { return options_; }
+
+ private:
+  void OnWorkerEvent(const std::shared_ptr<LiveRun>& run, const runners::WorkerEvent& event);
+  void Finish(const std::shared_ptr<LiveRun>& run, const std::string& output, const nlohmann::json& stats);
+  void Fail(const std::shared_ptr<LiveRun>& run, const std::string& code, const std::string& message);
+
+  store::Database& db_;
+  runners::WorkerPool& pool_;
+  RunRegistry& runs_;
+  const ChatServiceOptions options_;
+};
+
+}  // namespace steward::engine

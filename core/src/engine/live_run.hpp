@@ -1,0 +1,86 @@
+#pragma once
+// A run in progress: its identity, its per-run token, the events it produces for whoever
+// watches it, and the counters confidence and cost are computed from.
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace steward::engine {
+
+using Json = nlohmann::json;
+
+// One SSE event of DESIGN.md: `type` is session|status|tool_call|tool_result|
+// approval_required|approval_resolved|token|done|error; `data` always carries run_id.
+struct RunEvent {
+  std::string type;
+  Json data;
+  [[nodiscard]] bool terminal() const { return type == "done" || type == "error"; }
+};
+
+struct RunIdentity {
+  std::string run_id;
+  std::string session_id;
+  std::string agent;
+  std::string model;
+  std::string trace_id;            // 32 hex chars (W3C)
+  std::string token;               // per-run bearer token for /v1 and /mcp
+  std::vector<std::string> tools;  // globs of the tools the agent may use
+};
+
+// Totals the run accumulates while it executes; read when it finishes.
+struct RunCounters {
+  std::atomic<int64_t> model_calls{0};
+  std::atomic<int64_t> prompt_tokens{0};
+  std::atomic<int64_t> completion_tokens{0};
+  std::atomic<int64_t> cost_nano_usd{0};  // integer so it can be atomic; 1e-9 USD
+  std::atomic<int64_t> tool_calls{0};
+  std::atomic<int64_t> tool_errors{0};
+  std::atomic<int64_t> sources{0};  // results returned by successful tool calls
+};
+
+// Thread-safe. Producers (worker reader thread, /v1 and /mcp handler threads) call Emit; one
+// consumer (the HTTP stream of the client that started the run) calls Next.
+class LiveRun final {
+ public:
+  explicit LiveRun(RunIdentity identity)
+      : identity_(std::move(identity)), started_(std::chrono::steady_clock::now()) {}
+
+  const RunIdentity& identity() const { return identity_; }
+  const std::string& id() const { return identity_.run_id; }
+  RunCounters& counters() { return counters_; }
+  std::chrono::steady_clock::time_point started() const { return started_; }
+
+  // Queues an event (adding run_id to its data). Events after the terminal one are dropped, so
+  // a late worker message can never follow `done`/`error`. Returns false if dropped.
+  bool Emit(std::string type, Json data);
+
+  // Waits up to `timeout` for the next event.
+  std::optional<RunEvent> Next(std::chrono::milliseconds timeout);
+
+  [[nodiscard]] bool finished() const;
+
+  // Marks that the client wants the run stopped; the owner of the run acts on it.
+  void RequestCancel() { cancel_requested_ = true; }
+  [[nodiscard]] bool cancel_requested() const { return cancel_requested_; }
+
+ private:
+  const RunIdentity identity_;
+  const std::chrono::steady_clock::time_point started_;
+  RunCounters counters_;
+  std::atomic<bool> cancel_requested_{false};
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<RunEvent> queue_;  // GUARDED_BY(mu_)
+  bool terminal_emitted_ = false;  // GUARDED_BY(mu_)
+};
+
+}  // namespace steward::engine

@@ -1,0 +1,69 @@
+#include "models/model_gateway.hpp"
+
+#include <chrono>
+
+#include <spdlog/spdlog.h>
+
+namespace steward::models {
+
+double CostUsd(const ModelRoute& route, const Usage& usage) {
+  return (static_cast<double>(usage.prompt_tokens) * route.input_price_per_mtok +
+          static_cast<double>(usage.completion_tokens) * route.output_price_per_mtok) /
+         1e6;
+}
+
+ModelGateway::ModelGateway(std::unique_ptr<ModelRouter> router, store::Database* db)
+    : router_(std::move(router)), db_(db) {}
+
+bool ModelGateway::HasModel(std::string_view name) const { return router_->Resolve(name).ok(); }
+
+std::vector<ModelRoute> ModelGateway::Models() const { return router_->ListModels(); }
+
+Result<ChatResult> ModelGateway::Complete(const std::string& model_name, ChatRequest request, const ChunkSink& sink,
+                                          const ModelCallContext& context) {
+  auto resolved = router_->Resolve(model_name);
+  if (!resolved.ok()) return resolved.error();
+  const ModelRoute& route = resolved->route;
+  request.model = route.upstream_model;
+
+  using Clock = std::chrono::steady_clock;
+  const auto start = Clock::now();
+  std::optional<double> first_token_ms;
+  ChunkSink timed_sink = [&](const ChatChunk& chunk) {
+    if (!first_token_ms) first_token_ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+    return sink ? sink(chunk) : true;
+  };
+  Result<ChatResult> result = resolved->provider->Complete(request, timed_sink);
+  const double duration_ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+
+  const Usage usage = result.ok() ? result->usage : Usage{};
+  const double cost = CostUsd(route, usage);
+  if (context.on_usage) context.on_usage(usage, cost);
+  Record(route, context, usage, cost, duration_ms, first_token_ms, result.ok() ? nullptr : &result.error());
+  if (!result.ok()) {
+    Error error = result.error();
+    if (error.context.empty()) error.context = "model " + model_name;
+    return error;
+  }
+  return result;
+}
+
+void ModelGateway::Record(const ModelRoute& route, const ModelCallContext& context, const Usage& usage,
+                          double cost_usd, double duration_ms, std::optional<double> first_token_ms,
+                          const Error* error) {
+  if (!db_) return;
+  // Recording is best effort: a call that happened must not fail because its bookkeeping did.
+  Status status = db_->Transact([&](pqxx::work& tx) {
+    tx.exec_params(
+        "INSERT INTO model_call (run_id, model, provider, upstream_model, prompt_tokens, completion_tokens, "
+        "cost_usd, duration_ms, first_token_ms, status, error) "
+        "VALUES (NULLIF($1, '')::uuid, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        context.run_id, route.name, route.provider, route.upstream_model, usage.prompt_tokens,
+        usage.completion_tokens, cost_usd, duration_ms, first_token_ms,
+        error ? std::string(Describe(error->code).name) : std::string("ok"),
+        error ? std::optional<std::string>(error->message) : std::nullopt);
+  });
+  if (!status.ok()) spdlog::warn("could not record a call to model {}: {}", route.name, status.error().ToString());
+}
+
+}  // namespace steward::models

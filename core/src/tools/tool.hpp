@@ -1,0 +1,73 @@
+#pragma once
+// The shape every tool has in Steward, whoever provides it (built-in memory tools, MCP servers the
+// hub is a client of): what it is called, what it accepts, and how a call is attributed.
+
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/result.hpp"
+
+namespace steward::tools {
+
+// One tool as the registry lists it.
+struct ToolInfo {
+  std::string name;          // namespaced "<server>.<tool>", e.g. "memory.search"
+  std::string server;        // the providing server, e.g. "memory"
+  std::string description;   // shown to models; says when to use the tool
+  nlohmann::json input_schema = nlohmann::json::object();  // a JSON Schema object
+  std::string risk_tier = "low";  // "low" | "medium" | "high"
+  std::string activity;      // progress phrase for status lines ("searching memory"); may be empty
+};
+
+// What a tool returned. A tool that ran but failed is a result with is_error, not an Error.
+struct ToolCallResult {
+  nlohmann::json content = nlohmann::json::array();  // MCP content array ({type: "text", text} ...)
+  nlohmann::json structured;                          // MCP structuredContent, or null
+  bool is_error = false;
+
+  // A result carrying one text block.
+  static ToolCallResult Text(std::string text, nlohmann::json structured = nullptr,
+                             bool is_error = false) {
+    ToolCallResult r;
+    r.content = nlohmann::json::array({{{"type", "text"}, {"text", std::move(text)}}});
+    r.structured = std::move(structured);
+    r.is_error = is_error;
+    return r;
+  }
+};
+
+// Who is calling and on whose behalf; built by the gateway per request.
+struct CallContext {
+  std::string principal;   // "owner" or "run"
+  std::string run_id;      // uuid text, empty outside a run
+  std::string session_id;  // chat session uuid text, empty when none
+  std::vector<std::string> allowed_tools;  // globs over namespaced names; empty = no tools
+  // Run events (types "tool_call", "tool_result", "status"); may be empty. Called on the thread
+  // that makes the tool call.
+  std::function<void(std::string_view type, const nlohmann::json& data)> emit;
+};
+
+// A source of tools under one server name. Implementations must be safe to call from several
+// threads at once; the registry holds them by shared_ptr and never locks around Call.
+class ToolProvider {
+ public:
+  virtual ~ToolProvider() = default;
+
+  // The server name that prefixes this provider's tools ("memory").
+  [[nodiscard]] virtual std::string_view server() const = 0;
+
+  // The tools this provider offers, with namespaced names and server set.
+  [[nodiscard]] virtual std::vector<ToolInfo> ListTools() const = 0;
+
+  // Runs `tool` (unqualified, e.g. "search") with arguments already validated against its
+  // input_schema. Returns an Error only when the call could not be carried out at all.
+  [[nodiscard]] virtual Result<ToolCallResult> Call(std::string_view tool,
+                                                    const nlohmann::json& args,
+                                                    const CallContext& ctx) = 0;
+};
+
+}  // namespace steward::tools

@@ -1,0 +1,221 @@
+#include "tools/tool_registry.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <exception>
+#include <mutex>
+#include <random>
+
+#include "tools/glob.hpp"
+#include "tools/schema_validator.hpp"
+
+namespace steward::tools {
+
+namespace {
+
+using nlohmann::json;
+
+constexpr size_t kSummaryChars = 200;
+
+// Cuts `text` to at most `max_bytes` without splitting a UTF-8 sequence, marking the cut.
+std::string TruncateUtf8(std::string text, size_t max_bytes) {
+  if (text.size() <= max_bytes) return text;
+  size_t cut = max_bytes;
+  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
+  text.resize(cut);
+  return text + "…";
+}
+
+std::string NewCallId() {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "call_%016llx", static_cast<unsigned long long>(rng()));
+  return buf;
+}
+
+// "1 match" / "12 matches" from a structured field name; good enough for English plurals.
+std::string CountPhrase(size_t n, const std::string& field) {
+  if (n != 1) return std::to_string(n) + " " + field;
+  std::string singular = field;
+  auto ends_with = [&](std::string_view suffix) {
+    return singular.size() > suffix.size() &&
+           singular.compare(singular.size() - suffix.size(), suffix.size(), suffix) == 0;
+  };
+  if (ends_with("ches") || ends_with("shes") || ends_with("sses") || ends_with("xes")) {
+    singular.resize(singular.size() - 2);
+  } else if (ends_with("s")) {
+    singular.pop_back();
+  }
+  return "1 " + singular;
+}
+
+std::string ContentText(const json& content) {
+  std::string text;
+  if (!content.is_array()) return text;
+  for (const auto& block : content) {
+    if (block.is_object() && block.value("type", "") == "text" && block.contains("text") &&
+        block["text"].is_string()) {
+      if (!text.empty()) text += "\n";
+      text += block["text"].get<std::string>();
+    }
+  }
+  return text;
+}
+
+void Emit(const CallContext& ctx, std::string_view type, const json& data) {
+  if (ctx.emit) ctx.emit(type, data);
+}
+
+std::string JoinNames(const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
+  return out.empty() ? "none" : out;
+}
+
+}  // namespace
+
+std::string SummarizeToolResult(const ToolCallResult& result) {
+  if (!result.is_error && result.structured.is_object()) {
+    for (const auto& [key, value] : result.structured.items()) {
+      if (value.is_array()) return CountPhrase(value.size(), key);
+    }
+  }
+  std::string text = ContentText(result.content);
+  if (text.empty() && !result.structured.is_null()) text = result.structured.dump();
+  return TruncateUtf8(std::move(text), kSummaryChars);
+}
+
+Status ToolRegistry::Register(std::shared_ptr<ToolProvider> provider) {
+  if (provider == nullptr) return MakeError(ErrorCode::kInternal, "null tool provider");
+  std::string server(provider->server());
+  if (server.empty() || server.find('.') != std::string::npos) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "a tool server name must be non-empty and contain no '.'", server);
+  }
+  std::unique_lock lock(mu_);
+  if (providers_.count(server) != 0) {
+    return MakeError(ErrorCode::kConflict, "a tool server with this name is already registered",
+                     server);
+  }
+  providers_.emplace(std::move(server), std::move(provider));
+  return Status::Ok();
+}
+
+bool ToolRegistry::Unregister(std::string_view server) {
+  std::unique_lock lock(mu_);
+  auto it = providers_.find(server);
+  if (it == providers_.end()) return false;
+  providers_.erase(it);
+  return true;
+}
+
+std::vector<ToolInfo> ToolRegistry::ListAll() const {
+  std::vector<std::shared_ptr<ToolProvider>> providers;
+  {
+    std::shared_lock lock(mu_);
+    for (const auto& [name, provider] : providers_) providers.push_back(provider);
+  }
+  // Providers may do work in ListTools (an MCP client refreshing), so not under the lock.
+  std::vector<ToolInfo> tools;
+  for (const auto& provider : providers) {
+    for (auto& info : provider->ListTools()) tools.push_back(std::move(info));
+  }
+  std::sort(tools.begin(), tools.end(),
+            [](const ToolInfo& a, const ToolInfo& b) { return a.name < b.name; });
+  return tools;
+}
+
+std::vector<ToolInfo> ToolRegistry::List(const CallContext& ctx) const {
+  std::vector<ToolInfo> tools = ListAll();
+  std::erase_if(tools, [&](const ToolInfo& t) { return !GlobMatchAny(ctx.allowed_tools, t.name); });
+  return tools;
+}
+
+std::optional<ToolInfo> ToolRegistry::Find(std::string_view name) const {
+  auto resolved = Resolve(name);
+  if (!resolved.ok()) return std::nullopt;
+  return std::move(resolved->info);
+}
+
+Result<ToolRegistry::Resolved> ToolRegistry::Resolve(std::string_view name) const {
+  const size_t dot = name.find('.');
+  const std::string_view server = name.substr(0, dot == std::string_view::npos ? 0 : dot);
+  std::shared_ptr<ToolProvider> provider;
+  std::vector<std::string> servers;
+  {
+    std::shared_lock lock(mu_);
+    if (auto it = providers_.find(server); !server.empty() && it != providers_.end()) {
+      provider = it->second;
+    } else {
+      for (const auto& [n, p] : providers_) servers.push_back(n);
+    }
+  }
+  if (provider == nullptr) {
+    return MakeError(ErrorCode::kNotFound,
+                     "unknown tool \"" + std::string(name) +
+                         "\": tool names are \"<server>.<tool>\" and the servers are " +
+                         JoinNames(servers),
+                     std::string(name));
+  }
+  std::vector<std::string> names;
+  for (auto& info : provider->ListTools()) {
+    if (info.name == name) return Resolved{provider, std::move(info)};
+    names.push_back(std::move(info.name));
+  }
+  return MakeError(ErrorCode::kNotFound,
+                   "unknown tool \"" + std::string(name) + "\": server \"" + std::string(server) +
+                       "\" has " + JoinNames(names),
+                   std::string(name));
+}
+
+Result<ToolCallResult> ToolRegistry::Call(std::string_view name, const json& args,
+                                          const CallContext& ctx) {
+  const auto started = std::chrono::steady_clock::now();
+  const std::string tool(name);
+  const std::string call_id = NewCallId();
+  const json arguments = args.is_null() ? json::object() : args;
+  Emit(ctx, "tool_call",
+       {{"run_id", ctx.run_id}, {"call_id", call_id}, {"tool", tool}, {"arguments", arguments}});
+
+  std::string activity;
+  auto finish = [&](Result<ToolCallResult> result) -> Result<ToolCallResult> {
+    const double ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
+            .count();
+    const bool ok = result.ok() && !result->is_error;
+    std::string summary = result.ok() ? SummarizeToolResult(*result)
+                                      : TruncateUtf8(result.error().message, kSummaryChars);
+    json event = {{"run_id", ctx.run_id}, {"call_id", call_id}, {"tool", tool}, {"ok", ok},
+                  {"duration_ms", ms},    {"summary", summary}};
+    if (!result.ok()) event["error"] = Describe(result.error().code).name;
+    Emit(ctx, "tool_result", event);
+    const std::string lead = activity.empty() ? "calling " + tool : activity;
+    Emit(ctx, "status",
+         {{"run_id", ctx.run_id}, {"text", lead + "… " + (ok ? summary : "failed: " + summary)}});
+    return result;
+  };
+
+  auto resolved = Resolve(name);
+  if (!resolved.ok()) return finish(resolved.error());
+  activity = resolved->info.activity;
+  if (!GlobMatchAny(ctx.allowed_tools, tool)) {
+    return finish(MakeError(ErrorCode::kPermissionDenied,
+                            "tool \"" + tool + "\" is not allowed for this agent (allowed: " +
+                                JoinNames(ctx.allowed_tools) + ")",
+                            tool));
+  }
+  if (Status valid = ValidateAgainstSchema(resolved->info.input_schema, arguments); !valid.ok()) {
+    return finish(MakeError(ErrorCode::kInvalidArgument, valid.error().message, tool));
+  }
+  const std::string unqualified = tool.substr(resolved->provider->server().size() + 1);
+  try {
+    return finish(resolved->provider->Call(unqualified, arguments, ctx));
+  } catch (const std::exception& e) {
+    // Providers report failures as values; an exception here is a bug, not a user error.
+    return finish(MakeError(ErrorCode::kInternal,
+                            std::string("tool failed unexpectedly: ") + e.what(), tool));
+  }
+}
+
+}  // namespace steward::tools

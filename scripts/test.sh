@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# The whole test suite: builds (via setup.sh), then C++ unit and PostgreSQL tests (ctest),
+# then the Python worker's tests and the end-to-end tests that drive the real binary (pytest).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/setup.sh
+
+# Tests that need a PostgreSQL server use the machine's (trust auth on 127.0.0.1:5432) unless told
+# otherwise; each test creates and drops its own database.
+export STEWARD_TEST_PG="${STEWARD_TEST_PG:-postgresql://postgres@127.0.0.1:5432/postgres}"
+if ! pg_isready -q -h 127.0.0.1 -p 5432; then
+  echo "==> starting the local PostgreSQL cluster"
+  pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | sort -V | tail -n1)" main start || true
+fi
+export STEWARD_TEST_PYTHON="$PWD/.venv/bin/python"
+export STEWARD_BIN="$PWD/build/core/steward"
+
+echo "==> C++ tests (ctest)"
+ctest --test-dir build --output-on-failure -j2 --timeout 300
+
+echo "==> Python tests (pytest)"
+set +e
+.venv/bin/python -m pytest -q -p no:cacheprovider worker/tests core/tests/functional "$@"
+rc=$?
+set -e
+if [ "$rc" -eq 5 ]; then
+  echo "pytest collected no tests: that is a failure" >&2
+  exit 1
+fi
+exit "$rc"

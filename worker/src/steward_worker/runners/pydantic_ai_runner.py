@@ -1,0 +1,347 @@
+"""The Pydantic AI runner: one `Agent` per run, models through the core's /v1, tools through its /mcp.
+
+Streaming: every text delta the model writes for the user is sent as a `token` as it arrives. Text a model
+writes before calling tools ("let me look that up") is shown too, so `done.output` is everything the user
+saw: such commentary, a blank line, then the final answer. Without tool calls it is just the answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import re
+import ssl
+from collections.abc import Mapping, Sequence
+from contextlib import AsyncExitStack
+from importlib import metadata
+from typing import Any, Final
+
+from openai import AsyncOpenAI, DefaultAsyncHttpxClient
+from pydantic_ai import (
+    Agent,
+    AgentRunResult,
+    AgentRunResultEvent,
+    AgentStreamEvent,
+    FunctionToolCallEvent,
+    FunctionToolResultEvent,
+    ModelMessage,
+    ModelRequest,
+    ModelResponse,
+    ModelSettings,
+    PartDeltaEvent,
+    PartStartEvent,
+    RetryFeedbackPart,
+    TextPart,
+    TextPartDelta,
+    ToolReturnPart,
+    UserPromptPart,
+)
+from pydantic_ai import exceptions as pai_errors
+from pydantic_ai.mcp import MCPToolset
+from pydantic_ai.models.openai import OpenAIChatModel
+from pydantic_ai.profiles.openai import OpenAIModelProfile
+from pydantic_ai.providers.openai_compatible import OpenAICompatibleProvider
+from pydantic_ai.toolsets import AbstractToolset
+
+from ..errors import ModelError, RunCancelled, RunError, ToolError
+from ..protocol import (
+    AgentSpec,
+    DoneEvent,
+    HistoryMessage,
+    RunMessage,
+    RunStats,
+    StatusEvent,
+    TokenEvent,
+)
+from . import Emit
+from ._pydantic_ai_warm_up import run_warm_up_turn
+from ._tool_names import matches_any, restrict_tools
+
+__all__ = ["RUNNER", "PydanticAIRunner", "to_message_history"]
+
+_log = logging.getLogger(__name__)
+
+_PROVIDER_NAME: Final = "steward"
+_ANSWER_SEPARATOR: Final = "\n\n"
+_MCP_CONNECT_TIMEOUT_S: Final = 10.0
+_RETRIES_EXCEEDED = re.compile(r"Tool '(?P<name>.+?)' exceeded max retries count of (?P<count>\d+)")
+
+# The core's /v1 is OpenAI-compatible but not OpenAI: send plain 'system' messages and nothing that only
+# OpenAI's own API accepts. Merged over the profile pydantic-ai picks for the model name.
+_PROFILE: Final = OpenAIModelProfile(openai_system_prompt_role="system")
+
+
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    """One TLS context for every HTTP client: building one loads the CA store (~50 ms), even for http://."""
+    return ssl.create_default_context()
+
+
+def to_message_history(history: Sequence[HistoryMessage]) -> list[ModelMessage]:
+    """Converts the core's conversation (oldest first) into pydantic-ai messages."""
+    messages: list[ModelMessage] = []
+    for turn in history:
+        if turn.role == "user":
+            messages.append(ModelRequest(parts=[UserPromptPart(turn.content)]))
+        else:
+            messages.append(ModelResponse(parts=[TextPart(turn.content)], model_name=None))
+    return messages
+
+
+def _build_model(model_name: str, openai_client: AsyncOpenAI) -> OpenAIChatModel:
+    provider = OpenAICompatibleProvider(_PROVIDER_NAME, openai_client=openai_client, profile=_PROFILE)
+    return OpenAIChatModel(model_name, provider=provider)
+
+
+def _build_agent(
+    spec: AgentSpec, model: OpenAIChatModel, toolsets: Sequence[AbstractToolset[Any]]
+) -> Agent[None, str]:
+    settings = ModelSettings()
+    if spec.temperature is not None:
+        settings["temperature"] = spec.temperature
+    return Agent(
+        model,
+        # Instructions, not system_prompt: pydantic-ai sends a system prompt only when there is no history.
+        instructions=spec.system_prompt or None,
+        name=spec.name,
+        model_settings=settings,
+        retries=spec.max_retries,
+        toolsets=list(toolsets),
+    )
+
+
+def _request_headers(request: RunMessage) -> dict[str, str]:
+    return {"traceparent": request.trace.traceparent} if request.trace.traceparent else {}
+
+
+class _Answer:
+    """The text the user sees, streamed as `token` events; its concatenation is `done.output`."""
+
+    def __init__(self, run_id: str, emit: Emit) -> None:
+        self._run_id = run_id
+        self._emit = emit
+        self._parts: list[str] = []
+        self._after_tools = False
+
+    @property
+    def text(self) -> str:
+        return "".join(self._parts)
+
+    def tools_called(self) -> None:
+        """Marks a step boundary: text after it starts a new paragraph."""
+        self._after_tools = True
+
+    async def add(self, chunk: str) -> None:
+        if not chunk:
+            return
+        if self._after_tools and self._parts:
+            chunk = _ANSWER_SEPARATOR + chunk
+        self._after_tools = False
+        self._parts.append(chunk)
+        await self._emit(TokenEvent(run_id=self._run_id, text=chunk))
+
+
+class _RunState:
+    """Per-run bookkeeping while events stream."""
+
+    def __init__(self, request: RunMessage, emit: Emit, aliases: Mapping[str, str]) -> None:
+        self.request = request
+        self.emit = emit
+        self.aliases = aliases
+        self.answer = _Answer(request.run_id, emit)
+        self.tool_calls = 0
+        self.tool_errors = 0
+
+    def tool_name(self, model_facing: str) -> str:
+        return self.aliases.get(model_facing, model_facing)
+
+    async def on_event(self, event: AgentStreamEvent) -> None:
+        if isinstance(event, PartStartEvent):
+            if isinstance(event.part, TextPart):
+                await self.answer.add(event.part.content)
+        elif isinstance(event, PartDeltaEvent):
+            if isinstance(event.delta, TextPartDelta):
+                await self.answer.add(event.delta.content_delta)
+        elif isinstance(event, FunctionToolCallEvent):
+            self.tool_calls += 1
+            self.answer.tools_called()
+            name = self.tool_name(event.part.tool_name)
+            await self.emit(StatusEvent(run_id=self.request.run_id, text=f"calling {name}…"))
+        elif isinstance(event, FunctionToolResultEvent) and event.part.outcome != "success":
+            self.tool_errors += 1
+            name = self.tool_name(event.part.tool_name)
+            _log.info("run %s: tool %s %s", self.request.run_id, name, event.part.outcome)
+
+    def stats(self, result: AgentRunResult[str]) -> RunStats:
+        retries = 0
+        for message in result.new_messages():
+            if isinstance(message, ModelRequest):
+                for part in message.parts:
+                    if isinstance(part, RetryFeedbackPart) or (
+                        isinstance(part, ToolReturnPart) and part.outcome == "retried"
+                    ):
+                        retries += 1
+        return RunStats(
+            model_calls=result.usage.requests,
+            tool_calls=self.tool_calls,
+            tool_errors=self.tool_errors,
+            retries=retries,
+        )
+
+
+def _error_text(body: object) -> str | None:
+    """The readable message of an OpenAI-style error body: {"error": {"message": ...}} or its inside."""
+    if isinstance(body, Mapping):
+        inner = body.get("error", body)
+        if isinstance(inner, Mapping) and isinstance(inner.get("message"), str):
+            return str(inner["message"])
+        if isinstance(inner, str):
+            return inner
+    if isinstance(body, str) and body.strip():
+        return body.strip()
+    return None
+
+
+def _leaf(exc: BaseException) -> BaseException:
+    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+        exc = exc.exceptions[0]
+    return exc
+
+
+def _translate(exc: BaseException, state: _RunState) -> RunError:
+    """Turns a pydantic-ai / MCP / HTTP failure into the error the user is shown."""
+    exc = _leaf(exc)
+    model = state.request.agent.model
+    if isinstance(exc, RunError):
+        return exc
+    if isinstance(exc, pai_errors.RunCancelled):
+        return RunCancelled("the run was cancelled")
+    if isinstance(exc, pai_errors.ModelHTTPError):
+        detail = _error_text(exc.body) or exc.message
+        return ModelError(f"the model call to {model!r} failed with HTTP {exc.status_code}: {detail}")
+    if isinstance(exc, pai_errors.ModelAPIError):
+        return ModelError(f"the model call to {model!r} failed: {exc.message}")
+    if isinstance(exc, pai_errors.UnexpectedModelBehavior):
+        if match := _RETRIES_EXCEEDED.match(exc.message):
+            name = state.tool_name(match["name"])
+            cause = f": {exc.__cause__}" if exc.__cause__ is not None else ""
+            return ToolError(f"tool {name} kept failing ({match['count']} retries used){cause}")
+        return ModelError(f"the model {model!r} answered in a way the agent could not use: {exc.message}")
+    if isinstance(exc, pai_errors.UsageLimitExceeded):
+        return ModelError(f"the run hit a usage limit: {exc}")
+    # Model-side HTTP failures arrive as ModelAPIError above; what is left from these libraries is the MCP
+    # client (fastmcp on the MCP SDK, over httpx2).
+    if type(exc).__module__.split(".")[0] in {"fastmcp", "mcp", "mcp_types", "httpx2", "httpcore2"}:
+        return ToolError(f"the tool endpoint failed: {type(exc).__name__}: {exc}")
+    raise exc
+
+
+class PydanticAIRunner:
+    """Runs agents with Pydantic AI against the core's /v1 and /mcp."""
+
+    @property
+    def name(self) -> str:
+        return "pydantic_ai"
+
+    def versions(self) -> Mapping[str, str]:
+        packages = ("pydantic-ai-slim", "pydantic", "openai", "mcp", "fastmcp-slim")
+        found: dict[str, str] = {}
+        for package in packages:
+            try:
+                found[package] = metadata.version(package)
+            except metadata.PackageNotFoundError:
+                continue
+        return found
+
+    async def warm_up(self) -> None:
+        spec = AgentSpec(name="warm-up", model="warm-up", temperature=0.0, tools=["*"])
+        _tls_context()
+        # Building (not connecting) an MCP toolset imports the client's transports.
+        MCPToolset(
+            "http://127.0.0.1:9/mcp", headers={"Authorization": "Bearer warm-up"}, verify=_tls_context()
+        )
+        history = to_message_history(
+            [HistoryMessage(role="user", content="hi"), HistoryMessage(role="assistant", content="hi")]
+        )
+        await run_warm_up_turn(
+            lambda client, toolsets: _build_agent(spec, _build_model(spec.model, client), toolsets), history
+        )
+
+    async def run(self, request: RunMessage, emit: Emit) -> None:
+        aliases: dict[str, str] = {}
+        state = _RunState(request, emit, aliases)
+        await emit(StatusEvent(run_id=request.run_id, text="thinking…"))
+        token = request.core.token.get_secret_value()
+        # The core owns retries, budgets and circuit breakers for model calls: the SDK must not retry too.
+        http_client = DefaultAsyncHttpxClient(verify=_tls_context())
+        client = AsyncOpenAI(
+            base_url=request.core.url("/v1"),
+            api_key=token,
+            default_headers=_request_headers(request),
+            max_retries=0,
+            http_client=http_client,
+        )
+        result: AgentRunResult[str] | None = None
+        try:
+            async with AsyncExitStack() as stack:
+                stack.push_async_callback(http_client.aclose)
+                stack.push_async_callback(client.close)
+                toolsets = await self._open_tools(request, stack, aliases)
+                agent = _build_agent(request.agent, _build_model(request.agent.model, client), toolsets)
+                async with agent.run_stream_events(
+                    request.input.message,
+                    message_history=to_message_history(request.input.history),
+                ) as events:
+                    async for event in events:
+                        if isinstance(event, AgentRunResultEvent):
+                            result = event.result
+                        else:
+                            await state.on_event(event)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            raise _translate(exc, state) from exc
+        if result is None:
+            raise ModelError("the agent run ended without a result")
+        output = state.answer.text
+        if not output and result.output:
+            # Nothing streamed (a model that answered without deltas): send the answer as one token.
+            await state.answer.add(result.output)
+            output = state.answer.text
+        elif not output.endswith(result.output):
+            _log.warning("run %s: streamed text does not end with the agent's output", request.run_id)
+        await emit(DoneEvent(run_id=request.run_id, output=output, stats=state.stats(result)))
+
+    async def _open_tools(
+        self, request: RunMessage, stack: AsyncExitStack, aliases: dict[str, str]
+    ) -> list[AbstractToolset[Any]]:
+        """Connects to the core's /mcp if the agent may use tools; returns [] when no tool is available."""
+        patterns = request.agent.tools
+        if not patterns:
+            return []
+        url = request.core.url("/mcp")
+        headers = {
+            "Authorization": f"Bearer {request.core.token.get_secret_value()}",
+            **_request_headers(request),
+        }
+        toolset: MCPToolset[Any] = MCPToolset(
+            url, headers=headers, verify=_tls_context(), init_timeout=_MCP_CONNECT_TIMEOUT_S
+        )
+        try:
+            await stack.enter_async_context(toolset)
+            listed = await toolset.list_tools()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            leaf = _leaf(exc)
+            raise ToolError(f"could not list tools at {url}: {type(leaf).__name__}: {leaf}") from exc
+        if not any(matches_any(tool.name, patterns) for tool in listed):
+            _log.info(
+                "run %s: no tool at %s matches %s; running without tools", request.run_id, url, patterns
+            )
+            return []
+        return [restrict_tools(toolset, patterns, aliases)]
+
+
+RUNNER: Final = PydanticAIRunner()

@@ -1,0 +1,188 @@
+"""The worker's main loop: reads core messages from stdin, runs each `run` as an asyncio task, writes events.
+
+Threading: everything runs on one asyncio event loop; runs are tasks on it. Only `LineWriter` touches stdout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import platform
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Final
+
+from . import __version__
+from ._stdio import LineReader, LineTooLong, LineWriter, WriterClosed
+from .errors import InternalError, ProtocolError, RunError, UnknownRunner
+from .protocol import (
+    CancelMessage,
+    DoneEvent,
+    ErrorEvent,
+    OutgoingMessage,
+    PingMessage,
+    PongEvent,
+    ProtocolErrorEvent,
+    ReadyEvent,
+    RunEvent,
+    RunMessage,
+    ShutdownMessage,
+    parse_line,
+)
+from .runners import Runner
+
+__all__ = ["Worker"]
+
+_log = logging.getLogger(__name__)
+
+_SHUTDOWN_GRACE_S: Final = 5.0
+"""How long shutdown waits for cancelled runs to unwind (close HTTP sessions) before exiting anyway."""
+
+
+@dataclass
+class _Run:
+    """A run in flight. `finished` is set once its `done` or `error` is written; later events are dropped."""
+
+    run_id: str
+    task: asyncio.Task[None] | None = None
+    finished: bool = False
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
+class Worker:
+    """Serves the runner protocol over the given reader and writer until EOF or `shutdown`."""
+
+    def __init__(self, runners: Mapping[str, Runner], reader: LineReader, writer: LineWriter) -> None:
+        self._runners = dict(runners)
+        self._reader = reader
+        self._writer = writer
+        self._runs: dict[str, _Run] = {}
+        self._core_gone = False
+
+    async def serve(self) -> int:
+        """Runs until stdin ends or `shutdown` arrives; returns the process exit status."""
+        await self._reader.start()
+        await self._writer.start()
+        await self._send(
+            ReadyEvent(pid=os.getpid(), runners=sorted(self._runners), versions=self._versions())
+        )
+        while not self._core_gone:
+            try:
+                line = await self._reader.readline()
+            except LineTooLong as exc:
+                await self._send(ProtocolErrorEvent(message=str(exc)))
+                continue
+            if line is None:
+                _log.info("stdin closed: stopping")
+                break
+            if not line.strip():
+                continue
+            if not await self._handle_line(line):
+                break
+        await self._stop_all("the worker is shutting down")
+        await self._writer.close()
+        return 0
+
+    def _versions(self) -> dict[str, str]:
+        versions = {"python": platform.python_version(), "steward_worker": __version__}
+        for runner in self._runners.values():
+            versions.update(runner.versions())
+        return versions
+
+    async def _handle_line(self, line: bytes) -> bool:
+        """Acts on one line; returns False when the worker should stop."""
+        try:
+            message = parse_line(line)
+        except ProtocolError as exc:
+            if exc.run_id is not None and exc.run_id not in self._runs:
+                # The core is waiting for this run: end it instead of leaving it hanging.
+                await self._send(ErrorEvent(run_id=exc.run_id, code="internal", message=exc.message))
+            else:
+                await self._send(ProtocolErrorEvent(message=exc.message))
+            return True
+        if isinstance(message, PingMessage):
+            await self._send(PongEvent(id=message.id))
+        elif isinstance(message, RunMessage):
+            await self._start(message)
+        elif isinstance(message, CancelMessage):
+            await self._cancel(message.run_id, "the run was cancelled")
+        elif isinstance(message, ShutdownMessage):
+            _log.info("shutdown requested")
+            return False
+        return True
+
+    async def _start(self, message: RunMessage) -> None:
+        if message.run_id in self._runs:
+            await self._send(ProtocolErrorEvent(message=f"run {message.run_id!r} is already running"))
+            return
+        run = _Run(message.run_id)
+        self._runs[run.run_id] = run
+        run.task = asyncio.create_task(self._drive(run, message), name=f"run-{run.run_id}")
+
+    async def _drive(self, run: _Run, message: RunMessage) -> None:
+        async def emit(event: RunEvent) -> None:
+            if event.run_id != run.run_id:
+                raise InternalError(f"runner emitted an event for run {event.run_id!r} inside {run.run_id!r}")
+            await self._emit(run, event)
+
+        try:
+            runner = self._runners.get(message.runner)
+            if runner is None:
+                raise UnknownRunner(message.runner, list(self._runners))
+            _log.info("run %s: start (%s, agent %s)", run.run_id, message.runner, message.agent.name)
+            await runner.run(message, emit)
+            if not run.finished:
+                raise InternalError(f"the {message.runner} runner ended without a result")
+        except asyncio.CancelledError:
+            # Normally `_cancel` has already written the `cancelled` error and this one is dropped; it is
+            # written only if a cancellation came from somewhere else, so the core never waits forever.
+            _log.info("run %s: cancelled", run.run_id)
+            await self._emit(
+                run, ErrorEvent(run_id=run.run_id, code="cancelled", message="the run was interrupted")
+            )
+        except RunError as exc:
+            _log.info("run %s: %s: %s", run.run_id, exc.code, exc.message)
+            await self._emit(run, ErrorEvent(run_id=run.run_id, code=exc.code, message=exc.message))
+        except Exception as exc:
+            _log.exception("run %s: unexpected failure", run.run_id)
+            text = f"internal error in the worker: {type(exc).__name__}: {exc}"
+            await self._emit(run, ErrorEvent(run_id=run.run_id, code="internal", message=text))
+        finally:
+            self._runs.pop(run.run_id, None)
+
+    async def _emit(self, run: _Run, event: RunEvent) -> None:
+        async with run.lock:
+            if run.finished:
+                return
+            if isinstance(event, DoneEvent | ErrorEvent):
+                run.finished = True
+            await self._send(event)
+
+    async def _cancel(self, run_id: str, reason: str) -> None:
+        run = self._runs.get(run_id)
+        if run is None or run.finished:
+            return  # already ended: the protocol says nothing more is written
+        # Answer at once rather than when the task unwinds: teardown (closing HTTP sessions) may be slow.
+        await self._emit(run, ErrorEvent(run_id=run_id, code="cancelled", message=reason))
+        if run.task is not None:
+            run.task.cancel()
+
+    async def _stop_all(self, reason: str) -> None:
+        runs = list(self._runs.values())
+        for run in runs:
+            await self._cancel(run.run_id, reason)
+        tasks = [run.task for run in runs if run.task is not None]
+        if tasks:
+            _, pending = await asyncio.wait(tasks, timeout=_SHUTDOWN_GRACE_S)
+            if pending:
+                _log.warning("%d run(s) did not stop within %.0f s", len(pending), _SHUTDOWN_GRACE_S)
+
+    async def _send(self, message: OutgoingMessage) -> None:
+        if self._core_gone:
+            return
+        try:
+            await self._writer.write(message)
+        except WriterClosed:
+            _log.warning("stdout closed by the core: stopping")
+            self._core_gone = True
