@@ -253,3 +253,16 @@ def test_concurrent_runs_stream_independently(core: FakeCore, worker: WorkerProc
     assert events_two[-1]["output"] == "answer two " * 10
     assert tokens(events_one) == events_one[-1]["output"]
     assert tokens(events_two) == events_two[-1]["output"]
+
+
+def test_tool_failing_past_the_retry_budget_fails_the_run_with_tool_error(
+    core: FakeCore, worker: WorkerProcess
+) -> None:
+    core.openai.add({"tool_calls": [{"name": "fail", "arguments": {"reason": "quota"}}]})
+    run_id = new_run_id()
+    worker.send(run_message(core, run_id, "try", max_retries=0))
+    error = worker.run_events(run_id)[-1]
+    assert error["type"] == "error"
+    assert error["code"] == "tool_error"
+    assert "tool fail kept failing" in error["message"]
+    assert "fixture failure: quota" in error["message"]

@@ -64,7 +64,8 @@ Status ParseServer(const Field& f, Config& config) {
   const auto [end, ec] =
       std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
   const bool bracketed = host.size() > 2 && host.front() == '[' && host.back() == ']';
-  const bool host_ok = !host.empty() && (bracketed || host.find_first_of(":[] ") == std::string::npos);
+  const bool host_ok =
+      !host.empty() && (bracketed || host.find_first_of(":[] ") == std::string::npos);
   if (!host_ok || port_text.empty() || ec != std::errc() ||
       end != port_text.data() + port_text.size() || port < 1 || port > 65535) {
     return listen.Fail("expected HOST:PORT with a port between 1 and 65535 (e.g. 127.0.0.1:8377, "
@@ -104,8 +105,8 @@ Status ParseWorkers(const Field& f, Config& config) {
 
 Status GetTimeout(const Field& f, std::chrono::milliseconds& out) {
   double seconds = std::chrono::duration<double>(out).count();
-  STEWARD_RETURN_IF_ERROR(
-      GetNumber(f, 0.001, kMaxTimeoutSeconds, "a number of seconds between 0.001 and 86400", seconds));
+  STEWARD_RETURN_IF_ERROR(GetNumber(f, 0.001, kMaxTimeoutSeconds,
+                                    "a number of seconds between 0.001 and 86400", seconds));
   out = std::chrono::milliseconds(std::llround(seconds * 1000));
   return Status::Ok();
 }
@@ -158,7 +159,8 @@ Status ParseProvider(const Mapping::Entry& entry, models::ProviderConfig& p) {
   p.name = entry.key;
   const Field kind = m->Get("kind");
   if (!kind.present()) {
-    return kind.Fail("missing required key \"kind\" (expected openai, anthropic, offline or scripted)");
+    return kind.Fail(
+        "missing required key \"kind\" (expected openai, anthropic, offline or scripted)");
   }
   STEWARD_RETURN_IF_ERROR(GetChoice(kind, kKinds, "provider kind", p.kind));
   const bool http = p.kind == "openai" || p.kind == "anthropic";
@@ -181,14 +183,16 @@ Status ParseProvider(const Mapping::Entry& entry, models::ProviderConfig& p) {
     const bool hosted = p.base_url == kOpenAiDefaultUrl || p.base_url == kAnthropicDefaultUrl;
     if (hosted && p.api_key.empty()) {
       const std::string var = p.kind == "anthropic" ? "ANTHROPIC_API_KEY" : "OPENAI_API_KEY";
-      return m->Get("api_key").Fail("an api_key is required for " + p.base_url + " (e.g. api_key: ${" +
-                                    var + "}); set base_url for a local server that needs none");
+      return m->Get("api_key").Fail("an api_key is required for " + p.base_url +
+                                    " (e.g. api_key: ${" + var +
+                                    "}); set base_url for a local server that needs none");
     }
   }
   if (p.kind == "scripted") {
     const Field script = m->Get("script");
     if (!script.present()) {
-      return script.Fail("missing required key \"script\" (the YAML script a scripted provider replays)");
+      return script.Fail(
+          "missing required key \"script\" (the YAML script a scripted provider replays)");
     }
     std::string shown;
     STEWARD_RETURN_IF_ERROR(GetString(script, p.script, &shown));
@@ -283,8 +287,8 @@ Status ParseAgent(const Mapping::Entry& entry, const Config& config, runners::Ag
   std::string shown = agent.runner;
   STEWARD_RETURN_IF_ERROR(GetString(runner, agent.runner, &shown));
   const auto runner_char = [](char c) {
-    return std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) ||
-           c == '_';
+    const auto u = static_cast<unsigned char>(c);
+    return std::islower(u) || std::isdigit(u) || c == '_';
   };
   if (agent.runner.empty() || !std::all_of(agent.runner.begin(), agent.runner.end(), runner_char)) {
     return runner.Fail("expected a runner name such as pydantic_ai, got " + Quote(shown));
@@ -294,7 +298,8 @@ Status ParseAgent(const Mapping::Entry& entry, const Config& config, runners::Ag
     return model.Fail("missing required key \"model\" (expected a name under models:)");
   }
   STEWARD_RETURN_IF_ERROR(GetString(model, agent.model, &shown));
-  STEWARD_RETURN_IF_ERROR(CheckReference(model, agent.model, shown, model_names, "model", "models"));
+  STEWARD_RETURN_IF_ERROR(
+      CheckReference(model, agent.model, shown, model_names, "model", "models"));
   STEWARD_RETURN_IF_ERROR(GetString(m->Get("system_prompt"), agent.system_prompt));
   STEWARD_RETURN_IF_ERROR(GetString(m->Get("description"), agent.description));
   const Field temperature = m->Get("temperature");

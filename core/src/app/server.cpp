@@ -1,5 +1,7 @@
 #include "app/server.hpp"
 
+#include "app/home.hpp"
+
 #include <unistd.h>
 
 #include <spdlog/spdlog.h>

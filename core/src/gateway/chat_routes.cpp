@@ -83,8 +83,10 @@ bool PumpRun(engine::LiveRun& run, engine::ChatService& chat, ResponseWriter& wr
 }
 
 void RegisterChatRoutes(HttpServer& server, ApiContext& ctx) {
+  // 200 only once the server accepts work, so "wait for /healthz" is a reliable start signal.
   server.Route(http::verb::get, "/healthz", [&ctx](const Request&, const PathParams&, ResponseWriter& w) {
-    w.SendJson(http::status::ok, ctx.health ? ctx.health() : nlohmann::json{{"status", "ok"}});
+    w.SendJson(ctx.ready.load(std::memory_order_acquire) ? http::status::ok : http::status::service_unavailable,
+               ctx.health ? ctx.health() : nlohmann::json{{"status", "ok"}});
   });
 
   server.Route(http::verb::post, "/api/chat", [&ctx](const Request& req, const PathParams&, ResponseWriter& w) {

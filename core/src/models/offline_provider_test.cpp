@@ -61,7 +61,7 @@ OfflineProvider MakeProvider() {
   return OfflineProvider(config, [] { return kToday; });
 }
 
-ChatResult Run(const ChatRequest& request, std::vector<ChatChunk>* chunks = nullptr) {
+ChatResult Answer(const ChatRequest& request, std::vector<ChatChunk>* chunks = nullptr) {
   OfflineProvider provider = MakeProvider();
   auto result = provider.Complete(request, [&](const ChatChunk& c) {
     if (chunks) chunks->push_back(c);
@@ -105,7 +105,7 @@ ChatRequest AfterTools(const std::string& question, const std::vector<std::pair<
 // ---- Tool choice per intent -----------------------------------------------------------------
 
 TEST(OfflineProvider, RememberCallsTheRememberToolWithTheFact) {
-  const ChatResult r = Run(Ask("Please remember that my sister's birthday is on May 3."));
+  const ChatResult r = Answer(Ask("Please remember that my sister's birthday is on May 3."));
   const auto calls = Calls(r);
   ASSERT_EQ(calls.size(), 1u);
   EXPECT_EQ(calls[0].name, "memory.remember");
@@ -115,7 +115,7 @@ TEST(OfflineProvider, RememberCallsTheRememberToolWithTheFact) {
 }
 
 TEST(OfflineProvider, RecallCallsRecallConversationWithTopicAndDates) {
-  const auto calls = Calls(Run(Ask("What did we discuss about the budget yesterday?")));
+  const auto calls = Calls(Answer(Ask("What did we discuss about the budget yesterday?")));
   ASSERT_EQ(calls.size(), 1u);
   EXPECT_EQ(calls[0].name, "memory.recall_conversation");
   EXPECT_EQ(calls[0].arguments,
@@ -123,7 +123,7 @@ TEST(OfflineProvider, RecallCallsRecallConversationWithTopicAndDates) {
 }
 
 TEST(OfflineProvider, DoYouRememberIsRecallNotRemember) {
-  const auto calls = Calls(Run(Ask("Do you remember what I said about the garden last week?")));
+  const auto calls = Calls(Answer(Ask("Do you remember what I said about the garden last week?")));
   ASSERT_EQ(calls.size(), 1u);
   EXPECT_EQ(calls[0].name, "memory.recall_conversation");
   EXPECT_EQ(calls[0].arguments["query"], "garden");
@@ -132,7 +132,7 @@ TEST(OfflineProvider, DoYouRememberIsRecallNotRemember) {
 }
 
 TEST(OfflineProvider, SearchAsksMemoryAndTheWebInParallel) {
-  const ChatResult r = Run(Ask("Search for rust async runtimes"));
+  const ChatResult r = Answer(Ask("Search for rust async runtimes"));
   const auto calls = Calls(r);
   ASSERT_EQ(calls.size(), 2u);
   EXPECT_EQ(calls[0].name, "memory.search");
@@ -143,20 +143,29 @@ TEST(OfflineProvider, SearchAsksMemoryAndTheWebInParallel) {
 }
 
 TEST(OfflineProvider, WhoIsQuestionSearches) {
-  const auto calls = Calls(Run(Ask("Who is Ada Lovelace?")));
+  const auto calls = Calls(Answer(Ask("Who is Ada Lovelace?")));
   ASSERT_EQ(calls.size(), 2u);
   EXPECT_EQ(calls[0].arguments["query"], "ada lovelace");
 }
 
+TEST(OfflineProvider, OtherQuestionsSearchMemoryAndTheWeb) {
+  const auto calls = Calls(Answer(Ask("When is my dentist appointment?")));
+  ASSERT_EQ(calls.size(), 2u);
+  EXPECT_EQ(calls[0].name, "memory.search");
+  EXPECT_EQ(calls[0].arguments["query"], "dentist appointment");
+  EXPECT_EQ(calls[1].name, "web.search");
+  EXPECT_TRUE(Calls(Answer(Ask("Sing me a song"))).empty());
+}
+
 TEST(OfflineProvider, ReadFileCallsTheFileToolWithThePath) {
-  const auto calls = Calls(Run(Ask("Please read the file ~/notes/todo.md and tell me what is in it")));
+  const auto calls = Calls(Answer(Ask("Please read the file ~/notes/todo.md and tell me what is in it")));
   ASSERT_EQ(calls.size(), 1u);
   EXPECT_EQ(calls[0].name, "fs.read_text_file");
   EXPECT_EQ(calls[0].arguments, Json({{"path", "~/notes/todo.md"}}));
 }
 
 TEST(OfflineProvider, TrendingCallsTheHackerNewsTool) {
-  const auto calls = Calls(Run(Ask("What's trending on Hacker News today?")));
+  const auto calls = Calls(Answer(Ask("What's trending on Hacker News today?")));
   ASSERT_EQ(calls.size(), 1u);
   EXPECT_EQ(calls[0].name, "hn.top");
   EXPECT_EQ(calls[0].arguments, Json::object());
@@ -166,11 +175,11 @@ TEST(OfflineProvider, MatchesToolNamesWithOtherSeparators) {
   const Json tools = Json::array({Tool("steward_memory__recall_conversation", "",
                                        Schema({{"query", {{"type", "string"}}}}, {"query"})),
                                   Tool("readTextFile", "", Schema({{"path", {{"type", "string"}}}}, {"path"}))});
-  auto calls = Calls(Run(Ask("What did we talk about earlier regarding taxes?", tools)));
+  auto calls = Calls(Answer(Ask("What did we talk about earlier regarding taxes?", tools)));
   ASSERT_EQ(calls.size(), 1u);
   EXPECT_EQ(calls[0].name, "steward_memory__recall_conversation");
   EXPECT_EQ(calls[0].arguments["query"], "regarding taxes");
-  calls = Calls(Run(Ask("open ./report.txt", tools)));
+  calls = Calls(Answer(Ask("open ./report.txt", tools)));
   ASSERT_EQ(calls.size(), 1u);
   EXPECT_EQ(calls[0].name, "readTextFile");
 }
@@ -181,14 +190,14 @@ TEST(OfflineProvider, SkipsToolsWhoseRequiredArgumentsCannotBeBuilt) {
                                                   {"query", "mailbox"})),
       Tool("docs.search", "Search documents.", Schema({{"query", {{"type", "string"}}}}, {"query"})),
   });
-  const auto calls = Calls(Run(Ask("Find the invoice from ACME", tools)));
+  const auto calls = Calls(Answer(Ask("Find the invoice from ACME", tools)));
   ASSERT_EQ(calls.size(), 1u);
   EXPECT_EQ(calls[0].name, "docs.search");
   EXPECT_EQ(calls[0].arguments["query"], "invoice acme");
 }
 
 TEST(OfflineProvider, SearchWithoutATopicCallsNothing) {
-  const ChatResult r = Run(Ask("search"));
+  const ChatResult r = Answer(Ask("search"));
   EXPECT_TRUE(r.tool_calls.empty());
   EXPECT_EQ(r.finish_reason, "stop");
 }
@@ -196,13 +205,13 @@ TEST(OfflineProvider, SearchWithoutATopicCallsNothing) {
 TEST(OfflineProvider, ToolChoiceNoneCallsNoTool) {
   ChatRequest request = Ask("Search for rust async runtimes");
   request.tool_choice = "none";
-  EXPECT_TRUE(Run(request).tool_calls.empty());
+  EXPECT_TRUE(Answer(request).tool_calls.empty());
 }
 
 TEST(OfflineProvider, ToolChoiceNamingAToolCallsIt) {
   ChatRequest request = Ask("rust async runtimes");
   request.tool_choice = {{"type", "function"}, {"function", {{"name", "web.search"}}}};
-  const auto calls = Calls(Run(request));
+  const auto calls = Calls(Answer(request));
   ASSERT_EQ(calls.size(), 1u);
   EXPECT_EQ(calls[0].name, "web.search");
   EXPECT_EQ(calls[0].arguments["query"], "rust async runtimes");
@@ -212,7 +221,7 @@ TEST(OfflineProvider, CallIdsContinueAfterEarlierToolCalls) {
   ChatRequest request = AfterTools("Search for rust", {{"web.search", "Rust is a language."}});
   request.messages.push_back({{"role", "assistant"}, {"content", "Rust is a language. [1]"}});
   request.messages.push_back({{"role", "user"}, {"content", "Now search for zig"}});
-  const ChatResult r = Run(request);
+  const ChatResult r = Answer(request);
   ASSERT_EQ(r.tool_calls.size(), 2u);
   EXPECT_EQ(r.tool_calls[0]["id"], "call_2");
   EXPECT_EQ(r.tool_calls[1]["id"], "call_3");
@@ -220,7 +229,7 @@ TEST(OfflineProvider, CallIdsContinueAfterEarlierToolCalls) {
 
 TEST(OfflineProvider, StreamsToolCallsAsOpenAiDeltas) {
   std::vector<ChatChunk> chunks;
-  Run(Ask("Search for rust async runtimes"), &chunks);
+  Answer(Ask("Search for rust async runtimes"), &chunks);
   ASSERT_EQ(chunks.size(), 5u);  // (header + arguments) per call, then finish
   EXPECT_EQ(chunks[0].tool_calls[0]["index"], 0);
   EXPECT_EQ(chunks[0].tool_calls[0]["id"], "call_1");
@@ -310,7 +319,7 @@ TEST(OfflineProvider, AnswersFromToolResultsWithCitations) {
                             {"url", "https://example.org/au"},
                             {"snippet", "Canberra is the capital of Australia. Sydney is its largest city."}},
                            {{"title", "Cooking"}, {"url", "https://example.org/cook"}, {"snippet", "Pasta needs salt."}}}}});
-  const ChatResult r = Run(AfterTools("What is the capital of Australia?",
+  const ChatResult r = Answer(AfterTools("What is the capital of Australia?",
                                       {{"memory.search", "[]"}, {"web.search", web.dump()}}));
   EXPECT_EQ(r.finish_reason, "stop");
   EXPECT_TRUE(r.tool_calls.empty());
@@ -321,7 +330,7 @@ TEST(OfflineProvider, AnswersFromToolResultsWithCitations) {
 }
 
 TEST(OfflineProvider, CitesPlainTextResultsByToolName) {
-  const ChatResult r = Run(AfterTools("What does the todo file say about groceries?",
+  const ChatResult r = Answer(AfterTools("What does the todo file say about groceries?",
                                       {{"fs.read_text_file", "Call mum.\nBuy groceries: eggs, milk.\nFix bike."}}));
   EXPECT_THAT(r.content, AllOf(HasSubstr("- Buy groceries: eggs, milk. [1]"), HasSubstr("[1] fs.read_text_file"),
                                Not(HasSubstr("Fix bike"))));
@@ -330,14 +339,14 @@ TEST(OfflineProvider, CitesPlainTextResultsByToolName) {
 TEST(OfflineProvider, NumbersDistinctSourcesInCitationOrder) {
   const Json memory = Json::array({{{"title", "Trip notes"}, {"path", "notes/trip.md"}, {"content", "The Lisbon trip is in June."}},
                                    {{"session_id", "s-42"}, {"content", "We booked the Lisbon hotel near Alfama."}}});
-  const ChatResult r = Run(AfterTools("When is the Lisbon trip?", {{"memory.search", memory.dump()}}));
+  const ChatResult r = Answer(AfterTools("When is the Lisbon trip?", {{"memory.search", memory.dump()}}));
   EXPECT_THAT(r.content, AllOf(HasSubstr("The Lisbon trip is in June. [1]"), HasSubstr("Alfama. [2]"),
                                HasSubstr("[1] Trip notes — notes/trip.md (memory.search)"),
                                HasSubstr("[2] conversation s-42 (memory.search)")));
 }
 
 TEST(OfflineProvider, SaysPlainlyWhenAllToolsFailedOrFoundNothing) {
-  const ChatResult r = Run(AfterTools("Search for quantum gardening",
+  const ChatResult r = Answer(AfterTools("Search for quantum gardening",
                                       {{"memory.search", "[]"}, {"web.search", "Error: network unreachable"}}));
   EXPECT_THAT(r.content, AllOf(HasSubstr("I found nothing about \"quantum gardening\""),
                                HasSubstr("memory.search (no results)"),
@@ -346,18 +355,18 @@ TEST(OfflineProvider, SaysPlainlyWhenAllToolsFailedOrFoundNothing) {
 }
 
 TEST(OfflineProvider, JsonErrorResultsCountAsFailures) {
-  const ChatResult r = Run(AfterTools("Search for x", {{"web.search", R"({"error": {"message": "quota exceeded"}})"}}));
+  const ChatResult r = Answer(AfterTools("Search for x", {{"web.search", R"({"error": {"message": "quota exceeded"}})"}}));
   EXPECT_THAT(r.content, HasSubstr("web.search (failed: quota exceeded)"));
 }
 
 TEST(OfflineProvider, ConfirmsARememberedFact) {
-  const ChatResult r = Run(AfterTools("Remember that the wifi password is hunter2",
+  const ChatResult r = Answer(AfterTools("Remember that the wifi password is hunter2",
                                       {{"memory.remember", R"({"id": "m-1", "status": "stored"})"}}));
   EXPECT_THAT(r.content, HasSubstr("I saved this to memory with memory.remember: \"the wifi password is hunter2\""));
 }
 
 TEST(OfflineProvider, CapabilityAnswerListsTheOfferedTools) {
-  const ChatResult r = Run(Ask("What can you do?"));
+  const ChatResult r = Answer(Ask("What can you do?"));
   EXPECT_TRUE(r.tool_calls.empty());
   EXPECT_THAT(r.content, AllOf(HasSubstr("not"), HasSubstr("- memory.search: Search saved notes and documents."),
                                HasSubstr("- web.search: Search the web."), HasSubstr("- hn.top"),
@@ -365,7 +374,7 @@ TEST(OfflineProvider, CapabilityAnswerListsTheOfferedTools) {
 }
 
 TEST(OfflineProvider, CapabilityAnswerWithoutToolsSaysItOnlyChats) {
-  const ChatResult r = Run(Ask("Who are you?", Json::array()));
+  const ChatResult r = Answer(Ask("Who are you?", Json::array()));
   EXPECT_THAT(r.content, AllOf(HasSubstr("I can chat, but I have no tools"), Not(HasSubstr("Tools I can use"))));
 }
 
@@ -374,20 +383,20 @@ TEST(OfflineProvider, AnswersFromEarlierInTheConversation) {
   request.messages = Json::array({{{"role", "user"}, {"content", "My dog is called Rex. He likes long walks."}},
                                   {{"role", "assistant"}, {"content", "Noted."}},
                                   {{"role", "user"}, {"content", "What is my dog called?"}}});
-  const ChatResult r = Run(request);
+  const ChatResult r = Answer(request);
   EXPECT_THAT(r.content, AllOf(HasSubstr("Earlier in this conversation:"), HasSubstr("- My dog is called Rex. [1]"),
                                HasSubstr("[1] earlier in this conversation (your message 1)")));
 }
 
 TEST(OfflineProvider, SaysItCannotAnswerWithoutAnLlmOrTools) {
-  const ChatResult r = Run(Ask("What is the meaning of life?", Json::array()));
+  const ChatResult r = Answer(Ask("What is the meaning of life?", Json::array()));
   EXPECT_THAT(r.content, AllOf(HasSubstr("I can't answer that"), HasSubstr("no tools"),
                                HasSubstr(std::string(OfflineProvider::kHonestyLine))));
 }
 
 TEST(OfflineProvider, NamesTheOfferedToolsWhenNoneMatches) {
   const Json tools = Json::array({Tool("calendar.add", "Add an event.", Schema({{"when", {{"type", "string"}}}}, {"when"}))});
-  const ChatResult r = Run(Ask("Sing me a song", tools));
+  const ChatResult r = Answer(Ask("Sing me a song", tools));
   EXPECT_TRUE(r.tool_calls.empty());
   EXPECT_THAT(r.content, HasSubstr("none of the tools offered here (calendar.add)"));
 }
@@ -395,7 +404,7 @@ TEST(OfflineProvider, NamesTheOfferedToolsWhenNoneMatches) {
 class HonestyLine : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(HonestyLine, EndsEveryFinalAnswer) {
-  const ChatResult r = Run(Ask(GetParam()));
+  const ChatResult r = Answer(Ask(GetParam()));
   ASSERT_EQ(r.finish_reason, "stop");
   EXPECT_TRUE(r.content.ends_with(OfflineProvider::kHonestyLine)) << r.content;
 }
@@ -407,7 +416,7 @@ INSTANTIATE_TEST_SUITE_P(OfflineProvider, HonestyLine,
 
 TEST(OfflineProvider, StreamsTheAnswerInChunksOfAFewWords) {
   std::vector<ChatChunk> chunks;
-  const ChatResult r = Run(Ask("What can you do?"), &chunks);
+  const ChatResult r = Answer(Ask("What can you do?"), &chunks);
   ASSERT_GT(chunks.size(), 5u);
   std::string joined;
   for (const auto& c : chunks) {
@@ -429,13 +438,13 @@ TEST(OfflineProvider, SameInputGivesSameOutput) {
                                          {{"web.search", R"([{"title": "A", "snippet": "Canberra is the capital."}])"}});
   std::vector<ChatChunk> a;
   std::vector<ChatChunk> b;
-  const ChatResult ra = Run(request, &a);
-  const ChatResult rb = Run(request, &b);
+  const ChatResult ra = Answer(request, &a);
+  const ChatResult rb = Answer(request, &b);
   EXPECT_EQ(ra.content, rb.content);
   EXPECT_EQ(ra.usage.prompt_tokens, rb.usage.prompt_tokens);
   ASSERT_EQ(a.size(), b.size());
   for (size_t i = 0; i < a.size(); ++i) EXPECT_EQ(a[i].content, b[i].content);
-  EXPECT_EQ(Run(Ask("Search for rust")).tool_calls, Run(Ask("Search for rust")).tool_calls);
+  EXPECT_EQ(Answer(Ask("Search for rust")).tool_calls, Answer(Ask("Search for rust")).tool_calls);
 }
 
 TEST(OfflineProvider, StopsWhenTheSinkReturnsFalse) {
@@ -459,10 +468,10 @@ TEST(OfflineProvider, WorksWithoutASink) {
 TEST(OfflineProvider, CountsTokensAsBytesOverFour) {
   ChatRequest request = Ask("abcd efgh", Json::array());
   request.messages = Json::array({{{"role", "user"}, {"content", "abcd efgh"}}});  // 9 bytes
-  const ChatResult r = Run(request);
+  const ChatResult r = Answer(request);
   EXPECT_EQ(r.usage.prompt_tokens, 3);
   EXPECT_EQ(r.usage.completion_tokens, static_cast<int64_t>((r.content.size() + 3) / 4));
-  EXPECT_GT(Run(Ask("abcd efgh")).usage.prompt_tokens, 3);  // tools and the system prompt count too
+  EXPECT_GT(Answer(Ask("abcd efgh")).usage.prompt_tokens, 3);  // tools and the system prompt count too
 }
 
 TEST(OfflineProvider, ReportsItsKind) { EXPECT_EQ(MakeProvider().kind(), "offline"); }

@@ -12,6 +12,8 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "models/detail/http_stream.hpp"
+
 namespace steward::models {
 
 struct ScriptedProvider::Entry {
@@ -117,21 +119,6 @@ Status CheckKeys(const Problems& p, const std::string& path, const YAML::Node& m
     return p.At(path + (path.empty() ? "" : ".") + key, kv.first, "unknown field; expected one of: " + list);
   }
   return Status::Ok();
-}
-
-// ErrorCode for a scripted HTTP status, as a real provider would map it.
-ErrorCode CodeForStatus(int64_t status) {
-  switch (status) {
-    case 400: case 413: case 422: return ErrorCode::kInvalidArgument;
-    case 401: return ErrorCode::kUnauthenticated;
-    case 402: return ErrorCode::kBudgetExceeded;
-    case 403: return ErrorCode::kPermissionDenied;
-    case 404: return ErrorCode::kNotFound;
-    case 408: case 504: return ErrorCode::kDeadlineExceeded;
-    case 409: return ErrorCode::kConflict;
-    case 429: return ErrorCode::kUnavailable;
-    default: return status >= 500 ? ErrorCode::kUnavailable : ErrorCode::kInternal;
-  }
 }
 
 bool IsSpace(char c) { return c == ' ' || c == '\n' || c == '\t' || c == '\r'; }
@@ -269,7 +256,8 @@ Result<ScriptedProvider::Entry> ParseEntry(const Problems& p, size_t index, cons
     if (!err["message"]) return p.At(path + ".error.message", err, "missing; expected the error text");
     auto message = ReadString(p, path + ".error.message", err["message"]);
     if (!message.ok()) return message.error();
-    e.error = MakeError(CodeForStatus(status), "HTTP " + std::to_string(status) + ": " + *message);
+    // Mapped as the HTTP providers map a real upstream status, so failures replay faithfully.
+    e.error = MakeError(detail::ErrorCodeForHttpStatus(static_cast<long>(status)), "HTTP " + std::to_string(status) + ": " + *message);
   }
   if (e.chunks.empty() && !e.error) {
     return p.At(path, node, "an entry needs content, chunks, tool_calls or error");

@@ -51,14 +51,14 @@ std::string ContentOf(ScriptedProvider& p, const ChatRequest& r) {
 }
 
 TEST(ScriptedProvider, PicksTheFirstEntryWhoseRegexMatchesTheLastUserMessage) {
-  auto p = Make(R"(
+  auto p = Make(R"yaml(
 responses:
   - match: "weather in (Paris|Rome)"
     content: "Sunny."
   - match: "weather"
     content: "Which city?"
   - content: "default"
-)");
+)yaml");
   EXPECT_EQ(ContentOf(*p, UserSays("what is the weather in Rome today")), "Sunny.");
   EXPECT_EQ(ContentOf(*p, UserSays("weather please")), "Which city?");
   EXPECT_EQ(ContentOf(*p, UserSays("hello")), "default");
@@ -72,13 +72,13 @@ TEST(ScriptedProvider, MatchesTextPartsOfTheUserMessage) {
 }
 
 TEST(ScriptedProvider, DefaultsAreUsedInTurnAndCycle) {
-  auto p = Make(R"(
+  auto p = Make(R"yaml(
 responses:
   - content: one
   - match: never-matches-anything
     content: x
   - content: two
-)");
+)yaml");
   EXPECT_EQ(ContentOf(*p, UserSays("a")), "one");
   EXPECT_EQ(ContentOf(*p, UserSays("b")), "two");
   EXPECT_EQ(ContentOf(*p, UserSays("c")), "one");
@@ -100,7 +100,7 @@ TEST(ScriptedProvider, DefaultCursorIsSharedSafelyAcrossThreads) {
 }
 
 TEST(ScriptedProvider, AfterToolEntriesAnswerToolResultsAndMatchEntriesDoNot) {
-  auto p = Make(R"(
+  auto p = Make(R"yaml(
 responses:
   - match: "search"
     tool_calls: [{name: web.search, arguments: {query: "x"}}]
@@ -108,7 +108,7 @@ responses:
     match: "search"
     content: "Here is what I found."
   - content: "fallback"
-)");
+)yaml");
   const auto first = p->Complete(UserSays("search x"), {});
   ASSERT_TRUE(first.ok());
   EXPECT_EQ(first->finish_reason, "tool_calls");
@@ -117,7 +117,7 @@ responses:
 }
 
 TEST(ScriptedProvider, StreamsToolCallsAsOpenAiDeltas) {
-  auto p = Make(R"(
+  auto p = Make(R"yaml(
 responses:
   - content: "Let me look."
     tool_calls:
@@ -126,7 +126,7 @@ responses:
       - name: web.search
         arguments: '{"query": broken'
         id: my-id
-)");
+)yaml");
   std::vector<ChatChunk> chunks;
   const auto r = p->Complete(UserSays("go"), [&](const ChatChunk& c) {
     chunks.push_back(c);
@@ -190,24 +190,24 @@ TEST(ScriptedProvider, DelaysBeyondTheTimeoutFailWithDeadlineExceeded) {
 }
 
 TEST(ScriptedProvider, ErrorEntriesFailWithTheMappedCode) {
-  auto p = Make(R"(
+  auto p = Make(R"yaml(
 responses:
   - match: busy
     error: {status: 503, message: "overloaded"}
-  - match: key
-    error: {status: 401, message: "bad key"}
+  - match: bad
+    error: {status: 400, message: "bad request"}
   - match: cut
     content: "partial answer"
     error: {message: "connection reset"}
   - content: ok
-)");
+)yaml");
   auto busy = p->Complete(UserSays("busy"), {});
   ASSERT_FALSE(busy.ok());
   EXPECT_EQ(busy.error().code, ErrorCode::kUnavailable);
   EXPECT_THAT(busy.error().ToString(), AllOf(HasSubstr("HTTP 503: overloaded"), HasSubstr("provider script")));
-  auto key = p->Complete(UserSays("key"), {});
-  ASSERT_FALSE(key.ok());
-  EXPECT_EQ(key.error().code, ErrorCode::kUnauthenticated);
+  auto bad = p->Complete(UserSays("bad"), {});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().code, ErrorCode::kInvalidArgument);
 
   std::string streamed;
   auto cut = p->Complete(UserSays("cut"), [&](const ChatChunk& c) {
@@ -221,13 +221,13 @@ responses:
 }
 
 TEST(ScriptedProvider, UsesScriptedUsageOrEstimatesIt) {
-  auto p = Make(R"(
+  auto p = Make(R"yaml(
 responses:
   - match: fixed
     content: "abc"
     usage: {prompt_tokens: 10, completion_tokens: 5}
   - content: "abcdefgh"
-)");
+)yaml");
   auto fixed = p->Complete(UserSays("fixed"), {});
   ASSERT_TRUE(fixed.ok());
   EXPECT_EQ(fixed->usage.prompt_tokens, 10);

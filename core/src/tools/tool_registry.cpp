@@ -75,6 +75,14 @@ std::string JoinNames(const std::vector<std::string>& names) {
 
 }  // namespace
 
+std::optional<size_t> ResultCount(const ToolCallResult& result) {
+  if (result.is_error || !result.structured.is_object()) return std::nullopt;
+  for (const auto& [key, value] : result.structured.items()) {
+    if (value.is_array()) return value.size();
+  }
+  return std::nullopt;
+}
+
 std::string SummarizeToolResult(const ToolCallResult& result) {
   if (!result.is_error && result.structured.is_object()) {
     for (const auto& [key, value] : result.structured.items()) {
@@ -189,6 +197,9 @@ Result<ToolCallResult> ToolRegistry::Call(std::string_view name, const json& arg
     json event = {{"run_id", ctx.run_id}, {"call_id", call_id}, {"tool", tool}, {"ok", ok},
                   {"duration_ms", ms},    {"summary", summary}};
     if (!result.ok()) event["error"] = Describe(result.error().code).name;
+    if (ok) {
+      if (auto count = ResultCount(*result)) event["count"] = *count;
+    }
     Emit(ctx, "tool_result", event);
     const std::string lead = activity.empty() ? "calling " + tool : activity;
     Emit(ctx, "status",

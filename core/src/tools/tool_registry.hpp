@@ -65,4 +65,8 @@ class ToolRegistry final {
 // characters of its text.
 [[nodiscard]] std::string SummarizeToolResult(const ToolCallResult& result);
 
+// How many items a successful result returned (the first array in its structured content), for
+// the `count` of tool_result events and the run's sources_found.
+[[nodiscard]] std::optional<size_t> ResultCount(const ToolCallResult& result);
+
 }  // namespace steward::tools

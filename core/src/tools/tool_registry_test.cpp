@@ -154,6 +154,7 @@ TEST_F(ToolRegistryTest, EmitsToolCallThenResultThenStatus) {
   EXPECT_EQ(events[1].data["call_id"], call_id);
   EXPECT_EQ(events[1].data["ok"], true);
   EXPECT_EQ(events[1].data["summary"], "3 results");
+  EXPECT_EQ(events[1].data["count"], 3);  // feeds the run's sources_found
   EXPECT_TRUE(events[1].data["duration_ms"].is_number());
   EXPECT_GE(events[1].data["duration_ms"].get<double>(), 0.0);
 
@@ -170,6 +171,7 @@ TEST_F(ToolRegistryTest, EmitsFailedResultForRejectedCalls) {
   EXPECT_EQ(events[1].type, "tool_result");
   EXPECT_EQ(events[1].data["ok"], false);
   EXPECT_EQ(events[1].data["error"], "permission_denied");
+  EXPECT_FALSE(events[1].data.contains("count"));
   EXPECT_THAT(events[1].data["summary"].get<std::string>(), HasSubstr("not allowed"));
   EXPECT_THAT(events[2].data["text"].get<std::string>(), HasSubstr("searching memory… failed"));
 }

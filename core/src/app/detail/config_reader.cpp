@@ -109,7 +109,8 @@ Result<Scalar> Substitute(const Field& f, const std::string& raw) {
     }
     const size_t close = raw.find('}', i + 2);
     if (close == std::string::npos) {
-      return f.Fail("unterminated \"${\" (expected ${NAME} or ${NAME:-default}; write $$ for a literal $)");
+      return f.Fail(
+          "unterminated \"${\" (expected ${NAME} or ${NAME:-default}; write $$ for a literal $)");
     }
     const std::string_view inner(raw.data() + i + 2, close - i - 2);
     const size_t separator = inner.find(":-");
@@ -254,7 +255,8 @@ Field Mapping::Get(std::string_view key) const {
 // Names of providers, models and agents appear in URLs, logs and `model` fields.
 Status CheckName(const Mapping::Entry& e, std::string_view what) {
   const bool ok = !e.key.empty() && std::none_of(e.key.begin(), e.key.end(), [](char c) {
-    return std::isspace(static_cast<unsigned char>(c)) || std::iscntrl(static_cast<unsigned char>(c));
+    const auto u = static_cast<unsigned char>(c);
+    return std::isspace(u) || std::iscntrl(u);
   });
   if (ok) return Status::Ok();
   Field at = e.value;

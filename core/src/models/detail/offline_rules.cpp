@@ -37,6 +37,7 @@ struct IntentRule {
   Needs needs = Needs::kNothing;           // something the text must contain
   PrimaryValue primary = PrimaryValue::kTopic;
   std::vector<std::string_view> suppresses{};  // rules whose calls are dropped when this one calls
+  bool any_question = false;  // also fires on any question, when no earlier rule called a tool
   std::vector<ToolPattern> patterns;
 };
 
@@ -98,6 +99,13 @@ const std::vector<IntentRule>& Rules() {
                     {.all = {"web"}, .suffix = {"search"}},
                     {.suffix = {"search"}, .fallback = true},
                     {.description = {"search"}, .fallback = true}}},
+      // A question no rule above understood ("When is my dentist appointment?") is still
+      // best answered from memory and the web.
+      {.name = "question",
+       .any_question = true,
+       .patterns = {{.all = {"memory"}, .suffix = {"search"}},
+                    {.all = {"web"}, .suffix = {"search"}},
+                    {.suffix = {"search"}, .fallback = true}}},
   };
   return kRules;
 }
@@ -128,12 +136,23 @@ bool Matches(const ToolPattern& p, const OfferedTool& tool) {
   return true;
 }
 
+bool IsQuestion(const NormalizedText& text) {
+  static constexpr std::string_view kOpeners[] = {
+      "what", "who", "whom", "whose", "when", "where", "why", "how", "which", "did", "do", "does",
+      "is", "are", "was", "were", "can", "could", "should", "would", "will", "have", "has"};
+  if (!text.original.empty() && text.original.back() == '?') return true;
+  const auto tokens = Tokenize(text.lower);
+  return !tokens.empty() &&
+         std::find(std::begin(kOpeners), std::end(kOpeners), tokens.front().word) != std::end(kOpeners);
+}
+
 bool Fires(const IntentRule& rule, const NormalizedText& text, bool has_path, bool has_url) {
   if (rule.needs == Needs::kPath && !has_path) return false;
   if (rule.needs == Needs::kUrl && !has_url) return false;
   for (auto ex : rule.excludes) {
     if (FindPhrase(text.lower, ex) != std::string_view::npos) return false;
   }
+  if (rule.any_question && IsQuestion(text)) return true;
   return std::any_of(rule.triggers.begin(), rule.triggers.end(), [&](auto trigger) {
     return FindPhrase(text.lower, trigger) != std::string_view::npos;
   });
@@ -349,6 +368,7 @@ std::vector<PlannedCall> PlanToolCalls(const NormalizedText& text,
   std::vector<RuleCalls> planned;
   std::set<std::string> used;
   for (const auto& rule : Rules()) {
+    if (rule.any_question && !planned.empty()) continue;
     if (!Fires(rule, text, path.has_value(), url.has_value())) continue;
     ArgValues values = base;
     values.primary = rule.primary == PrimaryValue::kFact ? ExtractFact(text) : topic;

@@ -198,8 +198,7 @@ std::optional<DateRange> RelativeRange(const std::vector<Token>& t, sys_days tod
       const sys_days last{y / std::chrono::month{*month} / std::chrono::last};
       // The current month ends today: nothing was said after it.
       const sys_days until = (today >= first && today < last) ? today : last;
-      return Range(first, until,
-                   span(preceded ? i - 1 : i, has_year ? i + 1 : i));
+      return Range(first, until, span(preceded ? i - 1 : i, has_year ? i + 1 : i));
     }
   }
   return std::nullopt;

@@ -29,6 +29,16 @@ std::string Excerpt(std::string_view line) {
   return std::string(line.substr(0, kMax)) + "… (" + std::to_string(line.size()) + " bytes)";
 }
 
+// The worker logs "%(levelname)s %(name)s: %(message)s"; keep its level, default to info.
+spdlog::level::level_enum StderrLevel(std::string_view line) {
+  const std::string_view word = line.substr(0, line.find(' '));
+  if (word == "WARNING") return spdlog::level::warn;
+  if (word == "ERROR") return spdlog::level::err;
+  if (word == "CRITICAL") return spdlog::level::critical;
+  if (word == "DEBUG") return spdlog::level::debug;
+  return spdlog::level::info;
+}
+
 // Splits a byte stream into '\n'-terminated lines, handing out views into the read buffer when
 // a line arrived whole (the common case for token events) and copying only partial lines.
 class LineSplitter final {
@@ -284,7 +294,7 @@ void WorkerProcess::HandleRunEvent(nlohmann::json& message, std::string type, bo
 
 void WorkerProcess::HandleStderrLine(std::string_view line) {
   if (line.empty()) return;
-  spdlog::info("worker {}: {}", pid(), line);
+  spdlog::log(StderrLevel(line), "worker {}: {}", pid(), line);
   std::lock_guard lock(tail_mu_);
   stderr_tail_.emplace_back(line.substr(0, kStderrLineMax));
   if (stderr_tail_.size() > kStderrTailLines) stderr_tail_.pop_front();
