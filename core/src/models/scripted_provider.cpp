@@ -257,7 +257,8 @@ Result<ScriptedProvider::Entry> ParseEntry(const Problems& p, size_t index, cons
     auto message = ReadString(p, path + ".error.message", err["message"]);
     if (!message.ok()) return message.error();
     // Mapped as the HTTP providers map a real upstream status, so failures replay faithfully.
-    e.error = MakeError(detail::ErrorCodeForHttpStatus(static_cast<long>(status)), "HTTP " + std::to_string(status) + ": " + *message);
+    e.error = MakeError(detail::ErrorCodeForHttpStatus(static_cast<long>(status)),
+                        "HTTP " + std::to_string(status) + ": " + *message);
   }
   if (e.chunks.empty() && !e.error) {
     return p.At(path, node, "an entry needs content, chunks, tool_calls or error");
