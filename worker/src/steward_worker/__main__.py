@@ -34,7 +34,8 @@ def main() -> int:
         format="%(levelname)s %(name)s: %(message)s",
     )
     # One line per HTTP request to the core is noise: the core logs its own side of every call.
-    for name in ("httpx", "httpx2"):
+    # The MCP client retries the optional GET event stream the core declines (405) at INFO.
+    for name in ("httpx", "httpx2", "mcp.client.streamable_http"):
         logging.getLogger(name).setLevel(logging.WARNING)
     protocol_fd = _claim_stdout()
     return asyncio.run(_serve(protocol_fd))
