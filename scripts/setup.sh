@@ -39,6 +39,14 @@ if ! .venv/bin/python -c 'import steward_worker' 2>/dev/null || [ worker/require
   touch .venv/.installed
 fi
 
+# The MCP tool servers Steward ships (the official filesystem server) and the TypeScript SDK the
+# end-to-end tests use, exactly as pinned in tools/package-lock.json.
+if [ ! -d tools/node_modules/@modelcontextprotocol/server-filesystem ] ||
+   [ tools/package-lock.json -nt tools/node_modules/.package-lock.json ]; then
+  echo "==> installing the npm tool servers (tools/package-lock.json)"
+  (cd tools && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
 echo "==> building the steward core"
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j"$(nproc)"

@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -28,6 +29,7 @@ int64_t NowNs() {
 
 namespace {
 constexpr int kMaxTracedFd = 4096;
+thread_local int64_t t_last_sleep_return_ns = 0;
 std::array<std::atomic<SendLog*>, kMaxTracedFd> g_logs{};
 
 SendLog* LogFor(int fd) {
@@ -46,13 +48,13 @@ Fn Real(const char* name) {
 }
 }  // namespace
 
-void SendLog::Append(int64_t entered_ns, int64_t returned_ns, int64_t bytes) {
+void SendLog::Append(const SendRecord& record) {
   const size_t i = size_.load(std::memory_order_relaxed);  // one writer: the connection's thread
   if (i >= records_.size()) {
     overflow_.store(true, std::memory_order_relaxed);
     return;
   }
-  records_[i] = SendRecord{entered_ns, returned_ns, bytes};
+  records_[i] = record;
   size_.store(i + 1, std::memory_order_release);
 }
 
@@ -135,13 +137,13 @@ bool RawClient::Fill() {
   }
   char tmp[16384];
   for (;;) {
-    const ssize_t n = recv(fd_, tmp, sizeof tmp, 0);
+    const ssize_t n = recv(fd_, tmp, sizeof tmp, spin_ ? MSG_DONTWAIT : 0);
     last_fill_ns_ = NowNs();
     if (n > 0) {
       buf_.append(tmp, static_cast<size_t>(n));
       return true;
     }
-    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EINTR || (spin_ && (errno == EAGAIN || errno == EWOULDBLOCK)))) continue;
     return false;
   }
 }
@@ -249,7 +251,7 @@ extern "C" ssize_t send(int fd, const void* buf, size_t len, int flags) {
   if (!log) return real(fd, buf, len, flags);
   const int64_t entered = steward::bench::NowNs();
   const ssize_t n = real(fd, buf, len, flags);
-  log->Append(entered, steward::bench::NowNs(), n);
+  log->Append({entered, steward::bench::NowNs(), n, steward::bench::t_last_sleep_return_ns});
   return n;
 }
 
@@ -260,6 +262,23 @@ extern "C" ssize_t sendmsg(int fd, const struct msghdr* msg, int flags) {
   if (!log) return real(fd, msg, flags);
   const int64_t entered = steward::bench::NowNs();
   const ssize_t n = real(fd, msg, flags);
-  log->Append(entered, steward::bench::NowNs(), n);
+  log->Append({entered, steward::bench::NowNs(), n, steward::bench::t_last_sleep_return_ns});
   return n;
+}
+
+extern "C" int nanosleep(const struct timespec* duration, struct timespec* remaining) {
+  using Fn = int (*)(const struct timespec*, struct timespec*);
+  static const Fn real = steward::bench::Real<Fn>("nanosleep");
+  const int rc = real(duration, remaining);
+  steward::bench::t_last_sleep_return_ns = steward::bench::NowNs();
+  return rc;
+}
+
+extern "C" int clock_nanosleep(clockid_t clock, int flags, const struct timespec* request,
+                               struct timespec* remaining) {
+  using Fn = int (*)(clockid_t, int, const struct timespec*, struct timespec*);
+  static const Fn real = steward::bench::Real<Fn>("clock_nanosleep");
+  const int rc = real(clock, flags, request, remaining);
+  steward::bench::t_last_sleep_return_ns = steward::bench::NowNs();
+  return rc;
 }

@@ -10,6 +10,11 @@
 // send() and sendmsg() are interposed in this executable (Boost.Asio, header-only, calls them
 // from the server's code linked in here); only file descriptors registered with TraceSends are
 // timed, every other call goes straight to libc.
+//
+// For a paced script (chunk_delay_ms > 0) chunk k is born when the provider's sleep before it
+// returns. nanosleep() and clock_nanosleep() are interposed too (std::this_thread::sleep_for
+// calls nanosleep inline, from the provider's code linked in here): each thread remembers when
+// its last sleep returned, and a traced send records it.
 
 #include <atomic>
 #include <cstddef>
@@ -28,13 +33,14 @@ struct SendRecord {
   int64_t entered_ns = 0;   // just before the real send()/sendmsg()
   int64_t returned_ns = 0;  // just after it returned
   int64_t bytes = 0;        // its return value
+  int64_t slept_ns = 0;     // when the sending thread's last nanosleep returned (0: never slept)
 };
 
 // Records of one server connection's sends, appended by that connection's thread only.
 class SendLog final {
  public:
   explicit SendLog(size_t capacity) : records_(capacity) {}
-  void Append(int64_t entered_ns, int64_t returned_ns, int64_t bytes);
+  void Append(const SendRecord& record);
   // Records appended so far (acquire: the records below it are complete).
   [[nodiscard]] size_t size() const { return size_.load(std::memory_order_acquire); }
   // Waits (spinning, then yielding) until size() >= n; false after `timeout_ns`.
@@ -90,6 +96,9 @@ class RawClient final {
   RawClient& operator=(const RawClient&) = delete;
 
   [[nodiscard]] int fd() const { return fd_; }
+  // Busy-poll reads (recv with MSG_DONTWAIT in a loop) instead of sleeping in recv(): the client
+  // then never needs waking, and is never slower than the server. Costs a whole core.
+  void set_spin(bool spin) { spin_ = spin; }
 
   // Sends `request` and reads a Content-Length response. Returns the HTTP status (-1 on a
   // broken connection); the body goes to `body` if given.
@@ -104,6 +113,7 @@ class RawClient final {
   int ReadHead(size_t* content_length, bool* chunked);
 
   int fd_ = -1;
+  bool spin_ = false;
   std::string buf_;
   size_t pos_ = 0;
   int64_t last_fill_ns_ = 0;

@@ -13,7 +13,11 @@
 #include <string_view>
 #include <utility>
 
+#include "app/detail/config_mcp.hpp"
 #include "app/detail/config_reader.hpp"
+#include "app/tool_servers.hpp"
+#include "app/detail/telemetry_config.hpp"
+#include "app/detail/tools_config.hpp"
 
 namespace steward::app {
 namespace {
@@ -361,8 +365,10 @@ constexpr Section kSections[] = {
     {"server", ParseServer},       {"database", ParseDatabase}, {"workers", ParseWorkers},
     {"providers", ParseProviders}, {"models", ParseModels},     {"agents", ParseAgents},
     {"default_agent", ParseDefaultAgent},
-    {"mcp_servers", nullptr},      {"policy", nullptr},         {"memory", nullptr},
-    {"budgets", nullptr},          {"telemetry", nullptr},      {"workflows", nullptr},
+    {"tools", detail::ParseToolsSection},
+    {"files", detail::ParseFiles}, {"mcp_servers", detail::ParseMcpServers},
+    {"policy", nullptr},           {"memory", nullptr},
+    {"budgets", nullptr},          {"telemetry", detail::ParseTelemetrySection}, {"workflows", nullptr},
     {"schedules", nullptr},        {"ui", nullptr},
 };
 
@@ -463,6 +469,7 @@ Config DefaultConfig() {
   researcher.risk_threshold = "low";
   config.agents.emplace(researcher.name, researcher);
   config.default_agent = researcher.name;
+  if (auto files = FindBundledFilesServer()) config.mcp_servers.push_back(std::move(*files));
   return config;
 }
 

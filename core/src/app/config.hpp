@@ -14,6 +14,9 @@
 #include "common/result.hpp"
 #include "models/provider_config.hpp"
 #include "runners/agent_config.hpp"
+#include "telemetry/telemetry_config.hpp"
+#include "tools/builtin/builtin_config.hpp"
+#include "tools/mcp_server_config.hpp"
 
 namespace steward::app {
 
@@ -32,6 +35,12 @@ struct WorkersConfig {
   std::chrono::seconds start_timeout{60};
 };
 
+struct FilesConfig {
+  // Folders the file tools may touch (the filesystem MCP server's allowed directories).
+  // Empty: $STEWARD_HOME/files, created at start.
+  std::vector<std::string> roots;
+};
+
 struct Config {
   std::filesystem::path source;  // the file it came from; empty for built-in defaults
   ServerConfig server;
@@ -40,6 +49,12 @@ struct Config {
   std::vector<models::ProviderConfig> providers;
   std::vector<models::ModelRoute> models;
   std::map<std::string, runners::AgentConfig> agents;
+  ::steward::tools::builtin::BuiltinToolsConfig tools;  // the `tools:` section (web, email)
+  ::steward::telemetry::TelemetryConfig telemetry;      // the `telemetry:` section
+  FilesConfig files;                                    // the `files:` section
+  // The `mcp_servers:` section, in file order. A file lists exactly its servers; with no file,
+  // DefaultConfig() adds the bundled filesystem server `fs` when node and it are installed.
+  std::vector<::steward::tools::McpServerConfig> mcp_servers;
   // Absent in the file: `researcher` if defined, else the only agent; always a key of `agents`.
   std::string default_agent = "researcher";
 };
@@ -53,7 +68,7 @@ EnvLookup ProcessEnv();
 // resolved against the file's directory; `source` is the file's absolute path. A file that
 // defines none of providers/models/agents gets DefaultConfig()'s; one that defines any of them
 // gets exactly what it defines. Unknown keys are errors, except in the top-level sections
-// reserved for later features (mcp_servers, policy, memory, budgets, telemetry, workflows,
+// reserved for later features (policy, memory, budgets, workflows,
 // schedules, ui), which are accepted and ignored for now.
 [[nodiscard]] Result<Config> LoadConfigFile(const std::filesystem::path& path, const EnvLookup& env);
 

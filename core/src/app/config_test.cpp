@@ -241,7 +241,6 @@ mcp_servers: {fs: {command: npx, args: [x]}}
 policy: {default: deny}
 memory: {embedder: local}
 budgets: [1, 2]
-telemetry: {otlp: http://x}
 workflows: {}
 schedules: ~
 ui: {theme: dark}

@@ -13,6 +13,8 @@
 #include "app/doctor.hpp"
 #include "app/home.hpp"
 #include "app/server.hpp"
+#include "app/tools_command.hpp"
+#include "app/trace_command.hpp"
 #include "telemetry/logging.hpp"
 
 namespace {
@@ -44,6 +46,9 @@ int Serve(const std::string& config_flag, const std::string& listen) {
   const auto home = app::ResolveHome();
   auto config = LoadConfig(config_flag, home);
   if (!config.ok()) return Fail(config.error());
+  if (std::getenv("STEWARD_LOG_FORMAT") == nullptr && config->telemetry.log_format == "json") {
+    telemetry::SetupLogging(telemetry::LogFormat::kJson, spdlog::level::to_string_view(spdlog::get_level()).data());
+  }
   const sigset_t signals = BlockShutdownSignals();
   auto server = app::Server::Start({home, std::move(*config), listen});
   if (!server.ok()) return Fail(server.error());
@@ -152,6 +157,18 @@ int Sessions(const std::string& config_flag) {
   return 0;
 }
 
+int Tools(const std::string& config_flag, bool as_json) {
+  auto conn = Connect(config_flag);
+  if (!conn.ok()) return Fail(conn.error());
+  return app::RunToolsCommand(conn->url, conn->token, as_json, std::cout, std::cerr);
+}
+
+int Trace(const std::string& config_flag, const std::string& run_id) {
+  auto conn = Connect(config_flag);
+  if (!conn.ok()) return Fail(conn.error());
+  return app::RunTraceCommand(conn->url, conn->token, run_id, std::cout, std::cerr);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -178,8 +195,15 @@ int main(int argc, char** argv) {
 
   auto* doctor = cli.add_subcommand("doctor", "check the configuration, database, providers and workers");
   auto* sessions = cli.add_subcommand("sessions", "list recent chat sessions");
+  std::string trace_run;
+  auto* trace = cli.add_subcommand("trace", "print a run's span tree: durations, tokens, costs, errors");
+  trace->add_option("run", trace_run, "the run id (from `done` events, /api/runs, or the chat footer)")->required();
 
-  for (auto* sub : {serve, chat, doctor, sessions}) {
+  bool tools_json = false;
+  auto* tools = cli.add_subcommand("tools", "list the tools agents can use and the health of their servers");
+  tools->add_flag("--json", tools_json, "print the raw answer of GET /api/tools");
+
+  for (auto* sub : {serve, chat, doctor, sessions, trace, tools}) {
     sub->add_option("--config", config_flag, "configuration file");
   }
   CLI11_PARSE(cli, argc, argv);
@@ -191,6 +215,8 @@ int main(int argc, char** argv) {
   if (is_serve) return Serve(config_flag, listen);
   if (chat->parsed()) return Chat(chat_flags);
   if (sessions->parsed()) return Sessions(config_flag);
+  if (trace->parsed()) return Trace(config_flag, trace_run);
+  if (tools->parsed()) return Tools(config_flag, tools_json);
   if (doctor->parsed()) return app::RunDoctor(config_flag, std::cout);
   return 0;
 }

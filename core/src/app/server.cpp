@@ -1,6 +1,8 @@
 #include "app/server.hpp"
 
 #include "app/home.hpp"
+#include "app/tool_servers.hpp"
+#include "app/tracing_setup.hpp"
 
 #include <unistd.h>
 
@@ -20,7 +22,11 @@
 #include "store/embedded_postgres.hpp"
 #include "store/migrations.hpp"
 #include "telemetry/logging.hpp"
+#include "telemetry/span_store.hpp"
+#include "telemetry/tracer.hpp"
+#include "tools/builtin/builtin_tools.hpp"
 #include "tools/mcp_endpoint.hpp"
+#include "tools/mcp_hub.hpp"
 #include "tools/tool_registry.hpp"
 
 namespace steward::app {
@@ -35,9 +41,12 @@ struct Server::Parts {
   std::unique_ptr<store::EmbeddedPostgres> embedded_pg;
   std::unique_ptr<store::Database> db;
   std::unique_ptr<memory::SessionStore> sessions;
+  std::shared_ptr<telemetry::Tracer> tracer;  // installed process-wide; null when tracing is off
+  std::unique_ptr<telemetry::SpanStore> spans;
   std::unique_ptr<models::ModelGateway> models;
   std::unique_ptr<tools::ToolRegistry> tools;
   std::unique_ptr<tools::McpEndpoint> mcp;
+  std::unique_ptr<tools::McpHub> mcp_servers;  // registers into `tools`, so declared after it
   std::unique_ptr<engine::RunRegistry> runs;
   std::unique_ptr<gateway::Authenticator> auth;
   std::unique_ptr<runners::WorkerPool> workers;
@@ -111,6 +120,14 @@ Status StartModelsAndTools(Server::Parts& p) {
   p.models = std::make_unique<models::ModelGateway>(std::move(*router), p.db.get());
   p.tools = std::make_unique<tools::ToolRegistry>();
   STEWARD_RETURN_IF_ERROR(p.tools->Register(std::make_shared<memory::MemoryToolProvider>(*p.db)));
+  std::vector<std::string> mcp_names;  // an MCP server configured under a built-in's name wins
+  for (const auto& server : config.mcp_servers) mcp_names.push_back(server.name);
+  STEWARD_RETURN_IF_ERROR(tools::builtin::RegisterBuiltinTools(*p.tools, *p.db, config.tools, mcp_names));
+  // A server that cannot start is logged and left restarting; Steward starts without it.
+  auto mcp_servers = PrepareMcpServers(config, p.options.home);
+  if (!mcp_servers.ok()) return mcp_servers.error();
+  p.mcp_servers = std::make_unique<tools::McpHub>(*p.tools);
+  STEWARD_RETURN_IF_ERROR(p.mcp_servers->Start(*mcp_servers));
   p.mcp = std::make_unique<tools::McpEndpoint>(*p.tools);
   return Status::Ok();
 }
@@ -126,6 +143,8 @@ Status StartHttp(Server::Parts& p) {
   p.api.models = p.models.get();
   p.api.tools = p.tools.get();
   p.api.mcp = p.mcp.get();
+  p.api.mcp_servers = p.mcp_servers.get();
+  p.api.spans = p.spans.get();
   Server::Parts* parts = &p;
   p.api.health = [parts]() -> nlohmann::json {
     nlohmann::json workers = nlohmann::json::array();
@@ -142,6 +161,8 @@ Status StartHttp(Server::Parts& p) {
   gateway::RegisterChatRoutes(*p.http, p.api);
   gateway::RegisterOpenAiRoutes(*p.http, p.api);
   gateway::RegisterMcpRoutes(*p.http, p.api);
+  gateway::RegisterToolsRoutes(*p.http, p.api);
+  gateway::RegisterTraceRoutes(*p.http, p.api);
   gateway::HttpServerOptions http_options;
   http_options.host = listen->first;
   http_options.port = listen->second;
@@ -168,6 +189,7 @@ Status StartWorkersAndChat(Server::Parts& p) {
   for (const auto& [name, agent] : config.agents) chat.agents[name] = agent;
   chat.default_agent = config.default_agent;
   chat.core_base_url = p.url;
+  chat.tools = p.tools.get();
   p.chat = std::make_unique<engine::ChatService>(*p.db, *p.workers, *p.runs, std::move(chat));
   p.api.chat = p.chat.get();
   return Status::Ok();
@@ -188,6 +210,11 @@ Result<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
 
   const auto t0 = std::chrono::steady_clock::now();
   STEWARD_RETURN_IF_ERROR(StartStorage(p));
+  // Spans from here on reach the span table (and OTLP); see telemetry/tracer.hpp for why the
+  // tracer is process-wide rather than passed to each component.
+  p.spans = std::make_unique<telemetry::SpanStore>(*p.db, p.options.config.telemetry.service_name);
+  p.tracer = MakeTracer(p.options.config.telemetry, *p.db, "0.1.0");
+  telemetry::InstallTracer(p.tracer);
   STEWARD_RETURN_IF_ERROR(StartModelsAndTools(p));
   STEWARD_RETURN_IF_ERROR(StartHttp(p));
   STEWARD_RETURN_IF_ERROR(StartWorkersAndChat(p));
@@ -210,10 +237,17 @@ void Server::Stop() {
   p.stopped = true;
   p.ready = false;
   p.api.ready = false;
+  if (p.chat) p.chat->BeginShutdown();  // runs cut short from here on are recorded cancelled
   if (p.http) p.http->Stop();  // no new requests; open streams see their socket close
   if (p.workers) p.workers->Shutdown();  // fails in-flight runs, which records them as cancelled
+  if (p.mcp_servers) p.mcp_servers->Stop();  // no run is left to call them
   p.chat.reset();
   p.workers.reset();
+  if (p.tracer) {
+    // Spans of the runs just cancelled are in the queue: export them while the database is up.
+    if (telemetry::ActiveTracer() == p.tracer) telemetry::InstallTracer(nullptr);
+    p.tracer->Shutdown();
+  }
   p.db.reset();
   if (p.embedded_pg) {
     if (Status s = p.embedded_pg->Stop(); !s.ok()) spdlog::warn("stopping PostgreSQL: {}", s.error().ToString());

@@ -4,7 +4,11 @@
 #include <spdlog/spdlog.h>
 
 #include "engine/confidence.hpp"
+#include "engine/tool_snapshot.hpp"
 #include "memory/session_store.hpp"
+#include "telemetry/logging.hpp"
+#include "telemetry/tracer.hpp"
+#include "telemetry/worker_spans.hpp"
 
 namespace steward::engine {
 
@@ -22,10 +26,6 @@ std::string TitleFrom(const std::string& message) {
     title += "…";
   }
   return title;
-}
-
-std::string Traceparent(const std::string& trace_id) {
-  return "00-" + trace_id + "-" + RandomHex(8) + "-01";
 }
 }  // namespace
 
@@ -70,14 +70,27 @@ Result<std::shared_ptr<LiveRun>> ChatService::Start(const ChatTurnRequest& reque
   }
   if (request.history) history = *request.history;
 
+  // The run's root span; the worker's spans and every model and tool call of the run hang under it.
+  telemetry::ScopedSpan root = telemetry::StartSpan("chat.run");
+  root.Set("workflow.type", "chat").Set("workflow.orchestrator", agent.runner).Set("agent.id", agent.name)
+      .Set("agent.model", agent.model);
+
   RunIdentity identity;
   identity.run_id = NewUuid();
   identity.session_id = session_id;
   identity.agent = agent.name;
   identity.model = agent.model;
-  identity.trace_id = RandomHex(16);
+  identity.trace_id = root.context().trace_id;
+  identity.root_span_id = root.context().span_id;
   identity.tools = agent.tools;
 
+  // Taken before the transaction: listing reads provider caches, never the network.
+  std::vector<tools::ToolInfo> snapshot;
+  if (options_.tools != nullptr) {
+    tools::CallContext visible;
+    visible.allowed_tools = agent.tools;
+    snapshot = options_.tools->List(visible);
+  }
   auto stored = db_.Transact([&](pqxx::work& tx) {
     if (new_session) {
       memory::SessionStore::CreateSession(tx, session_id, agent.name, TitleFrom(request.message));
@@ -88,12 +101,18 @@ Result<std::shared_ptr<LiveRun>> ChatService::Start(const ChatTurnRequest& reque
         "INSERT INTO run (id, kind, agent, runner, session_id, status, trace_id) "
         "VALUES ($1::uuid, 'chat', $2, $3, $4::uuid, 'running', $5)",
         identity.run_id, agent.name, agent.runner, session_id, identity.trace_id);
+    InsertToolSnapshot(tx, identity.run_id, snapshot);
     return memory::SessionStore::AppendMessage(tx, session_id, "user", request.message,
                                                {{"run_id", identity.run_id}, {"source", request.source}});
   });
-  if (!stored.ok()) return stored.error();
+  if (!stored.ok()) {
+    root.SetError(stored.error().message);
+    return stored.error();
+  }
+  root.SetRunId(identity.run_id).Set("run.id", identity.run_id).Set("session.id", session_id);
 
   std::shared_ptr<LiveRun> run = runs_.Add(std::move(identity));
+  run->root_span() = std::move(root);
   run->Emit("session", {{"session_id", session_id},
                         {"agent", agent.name},
                         {"model", agent.model},
@@ -108,7 +127,7 @@ Result<std::shared_ptr<LiveRun>> ChatService::Start(const ChatTurnRequest& reque
   work.input = {{"message", request.message}, {"history", history}};
   work.core_base_url = options_.core_base_url;
   work.token = run->identity().token;
-  work.traceparent = Traceparent(run->identity().trace_id);
+  work.traceparent = telemetry::FormatTraceparent(run->root_span().context());
   Status submitted = pool_.Submit(work, [this, run](const runners::WorkerEvent& event) { OnWorkerEvent(run, event); });
   if (!submitted.ok()) Fail(run, "unavailable", submitted.error().ToString());
   return run;
@@ -123,6 +142,8 @@ void ChatService::OnWorkerEvent(const std::shared_ptr<LiveRun>& run, const runne
     Finish(run, event.data.value("output", ""), event.data.value("stats", nlohmann::json::object()));
   } else if (event.type == "error") {
     Fail(run, event.data.value("code", "internal"), event.data.value("message", "the worker reported an error"));
+  } else if (event.type == "spans") {
+    telemetry::RecordWorkerSpans(event.data, run->identity().trace_id, run->id());
   }
 }
 
@@ -135,6 +156,7 @@ void ChatService::Finish(const std::shared_ptr<LiveRun>& run, const std::string&
   inputs.tool_calls = c.tool_calls;
   inputs.tool_errors = c.tool_errors;
   inputs.sources = c.sources;
+  inputs.used_fallback = c.used_fallback;
   const Confidence confidence = ComputeConfidence(inputs);
   const double cost_usd = static_cast<double>(c.cost_nano_usd.load()) / 1e9;
   const nlohmann::json usage = {{"prompt_tokens", c.prompt_tokens.load()},
@@ -145,7 +167,7 @@ void ChatService::Finish(const std::shared_ptr<LiveRun>& run, const std::string&
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - run->started()).count();
   nlohmann::json run_stats = {{"usage", usage},   {"cost_usd", cost_usd}, {"worker", stats},
                               {"tool_calls", c.tool_calls.load()}, {"tool_errors", c.tool_errors.load()},
-                              {"duration_ms", duration_ms}};
+                              {"duration_ms", duration_ms}, {"used_fallback", c.used_fallback.load()}};
   nlohmann::json metadata = {{"run_id", run->id()},           {"confidence", confidence.score},
                              {"factors", confidence.factors}, {"usage", usage},
                              {"cost_usd", cost_usd},          {"trace_id", run->identity().trace_id},
@@ -159,6 +181,13 @@ void ChatService::Finish(const std::shared_ptr<LiveRun>& run, const std::string&
         run->id(), confidence.score, run_stats.dump());
     return id;
   });
+  telemetry::ScopedSpan& span = run->root_span();
+  span.Set("gen_ai.usage.input_tokens", c.prompt_tokens.load()).Set("gen_ai.usage.output_tokens", c.completion_tokens.load())
+      .Set("steward.cost_usd", cost_usd).Set("steward.confidence", confidence.score)
+      .Set("steward.model_calls", c.model_calls.load()).Set("steward.tool_calls", c.tool_calls.load())
+      .Set("steward.tool_errors", c.tool_errors.load());
+  if (message_id.ok()) span.SetOk(); else span.SetError("the answer could not be saved");
+  span.End();  // before `done`, so a client that then asks for the trace finds it
   if (!message_id.ok()) {
     spdlog::error("run {}: could not store the answer: {}", run->id(), message_id.error().ToString());
     run->Emit("error", {{"code", "unavailable"},
@@ -177,7 +206,15 @@ void ChatService::Finish(const std::shared_ptr<LiveRun>& run, const std::string&
   runs_.Remove(run->id());
 }
 
-void ChatService::Fail(const std::shared_ptr<LiveRun>& run, const std::string& code, const std::string& message) {
+void ChatService::Fail(const std::shared_ptr<LiveRun>& run, const std::string& reported_code,
+                       const std::string& reported_message) {
+  // Closing the HTTP server cuts a worker's model call under its run, which the worker then
+  // reports as a model_error: while shutting down, record the cause rather than that symptom.
+  const bool stopping = shutting_down_.load(std::memory_order_acquire) && reported_code != "cancelled";
+  const std::string code = stopping ? "cancelled" : reported_code;
+  // Redacted: a worker may quote a credential an upstream echoed in its error.
+  const std::string message = telemetry::Redact(
+      stopping ? "steward shut down during the run (" + reported_message + ")" : reported_message);
   const std::string status = code == "cancelled" ? "cancelled" : "failed";
   auto updated = db_.Transact([&](pqxx::work& tx) {
     tx.exec_params("UPDATE run SET status = $2, error = $3::jsonb, finished_at = now() WHERE id = $1::uuid",
@@ -185,6 +222,8 @@ void ChatService::Fail(const std::shared_ptr<LiveRun>& run, const std::string& c
     return true;
   });
   if (!updated.ok()) spdlog::error("run {}: could not record its failure: {}", run->id(), updated.error().ToString());
+  run->root_span().Set("error.type", code).SetError(message);
+  run->root_span().End();
   run->Emit("error", {{"code", code}, {"message", message}, {"summary", ConfidenceLine(false, 0)}});
   runs_.Remove(run->id());
 }

@@ -3,6 +3,7 @@
 // events, and persist the answer with its confidence. Used by POST /api/chat, by /v1 requests
 // whose model is an agent, and by the CLI (through those).
 
+#include <atomic>
 #include <map>
 #include <memory>
 #include <string>
@@ -15,6 +16,7 @@
 #include "runners/agent_config.hpp"
 #include "runners/worker_pool.hpp"
 #include "store/database.hpp"
+#include "tools/tool_registry.hpp"
 
 namespace steward::engine {
 
@@ -32,6 +34,7 @@ struct ChatServiceOptions {
   std::map<std::string, runners::AgentConfig> agents;
   std::string default_agent;
   std::string core_base_url;  // what workers use to reach /v1 and /mcp
+  tools::ToolRegistry* tools = nullptr;  // whose tools each run's snapshot records; null: none
   int history_limit = 50;     // messages of a session the agent sees
 };
 
@@ -48,17 +51,23 @@ class ChatService final {
   // Asks the run's worker to stop; the run then ends with `error` code `cancelled`.
   void Cancel(const std::string& run_id);
 
+  // The server is stopping: every run that ends without an answer from now on is recorded (and
+  // reported) as `cancelled`. Call before the HTTP server closes its connections.
+  void BeginShutdown() { shutting_down_.store(true, std::memory_order_release); }
+
   [[nodiscard]] const ChatServiceOptions& options() const { return options_; }
 
  private:
   void OnWorkerEvent(const std::shared_ptr<LiveRun>& run, const runners::WorkerEvent& event);
   void Finish(const std::shared_ptr<LiveRun>& run, const std::string& output, const nlohmann::json& stats);
-  void Fail(const std::shared_ptr<LiveRun>& run, const std::string& code, const std::string& message);
+  void Fail(const std::shared_ptr<LiveRun>& run, const std::string& reported_code,
+            const std::string& reported_message);
 
   store::Database& db_;
   runners::WorkerPool& pool_;
   RunRegistry& runs_;
   const ChatServiceOptions options_;
+  std::atomic<bool> shutting_down_{false};
 };
 
 }  // namespace steward::engine

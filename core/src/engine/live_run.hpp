@@ -13,6 +13,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "telemetry/tracer.hpp"
+
 namespace steward::engine {
 
 using Json = nlohmann::json;
@@ -31,6 +33,7 @@ struct RunIdentity {
   std::string agent;
   std::string model;
   std::string trace_id;            // 32 hex chars (W3C)
+  std::string root_span_id;        // the run's root span (`chat.run`): parent of calls without a traceparent
   std::string token;               // per-run bearer token for /v1 and /mcp
   std::vector<std::string> tools;  // globs of the tools the agent may use
 };
@@ -44,6 +47,26 @@ struct RunCounters {
   std::atomic<int64_t> tool_calls{0};
   std::atomic<int64_t> tool_errors{0};
   std::atomic<int64_t> sources{0};  // results returned by successful tool calls
+  // A tool call failed and a call of another tool, started after that failure, succeeded: the
+  // agent fell back (web down -> local documents). Set by the /mcp event hook.
+  std::atomic<bool> used_fallback{false};
+
+  // True iff a tool other than `tool` has failed in this run so far.
+  bool FailedOtherThan(const std::string& tool) {
+    std::lock_guard lock(failed_mu_);
+    for (const auto& t : failed_tools_) {
+      if (t != tool) return true;
+    }
+    return false;
+  }
+  void RecordToolFailure(const std::string& tool) {
+    std::lock_guard lock(failed_mu_);
+    failed_tools_.push_back(tool);
+  }
+
+ private:
+  std::mutex failed_mu_;
+  std::vector<std::string> failed_tools_;  // GUARDED_BY(failed_mu_)
 };
 
 // Thread-safe. Producers (worker reader thread, /v1 and /mcp handler threads) call Emit; one
@@ -67,6 +90,10 @@ class LiveRun final {
 
   [[nodiscard]] bool finished() const;
 
+  // The run's root span: set once by the run's owner before the run is started, ended by the
+  // owner when the run finishes (the owner's calls are serialised, so no lock).
+  telemetry::ScopedSpan& root_span() { return root_span_; }
+
   // Marks that the client wants the run stopped; the owner of the run acts on it.
   void RequestCancel() { cancel_requested_ = true; }
   [[nodiscard]] bool cancel_requested() const { return cancel_requested_; }
@@ -75,6 +102,7 @@ class LiveRun final {
   const RunIdentity identity_;
   const std::chrono::steady_clock::time_point started_;
   RunCounters counters_;
+  telemetry::ScopedSpan root_span_;
   std::atomic<bool> cancel_requested_{false};
 
   mutable std::mutex mu_;

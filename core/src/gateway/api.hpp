@@ -1,6 +1,7 @@
 #pragma once
 // The HTTP surface: which routes exist and what each needs. Route handlers live in
-// chat_routes.cpp (/healthz, /api/*), openai_routes.cpp (/v1/*) and mcp_routes.cpp (/mcp).
+// chat_routes.cpp (/healthz, /api/*), openai_routes.cpp (/v1/*), mcp_routes.cpp (/mcp) and
+// trace_routes.cpp (/api/runs/{id}, /api/runs/{id}/trace).
 
 #include <atomic>
 #include <functional>
@@ -15,7 +16,9 @@
 #include "gateway/http_server.hpp"
 #include "memory/session_store.hpp"
 #include "models/model_gateway.hpp"
+#include "telemetry/span_store.hpp"
 #include "tools/mcp_endpoint.hpp"
+#include "tools/mcp_hub.hpp"
 #include "tools/tool_registry.hpp"
 
 namespace steward::gateway {
@@ -29,6 +32,8 @@ struct ApiContext {
   models::ModelGateway* models = nullptr;
   tools::ToolRegistry* tools = nullptr;
   tools::McpEndpoint* mcp = nullptr;
+  tools::McpHub* mcp_servers = nullptr;  // health of the configured MCP servers (tools_routes.cpp)
+  telemetry::SpanStore* spans = nullptr;  // runs and their traces (trace_routes.cpp)
   std::function<nlohmann::json()> health;  // body of /healthz
   // Set once every pointer above is valid; until then only /healthz answers (503 elsewhere).
   std::atomic<bool> ready{false};
@@ -40,6 +45,12 @@ struct ApiContext {
 void RegisterChatRoutes(HttpServer& server, ApiContext& ctx);
 void RegisterOpenAiRoutes(HttpServer& server, ApiContext& ctx);
 void RegisterMcpRoutes(HttpServer& server, ApiContext& ctx);
+void RegisterToolsRoutes(HttpServer& server, ApiContext& ctx);  // GET /api/tools
+void RegisterTraceRoutes(HttpServer& server, ApiContext& ctx);  // GET /api/runs/{id}[/trace]
+
+// The parent for spans of a /v1 or /mcp call: the request's W3C `traceparent` (for a run's token,
+// only one in the run's own trace), else the run's root span; invalid for an owner call without one.
+[[nodiscard]] telemetry::SpanContext TraceParentFor(const Request& request, const Principal& principal);
 
 // Authenticates or answers 401 itself; returns nullopt when it answered.
 std::optional<Principal> RequirePrincipal(const ApiContext& ctx, const Request& request, ResponseWriter& writer);

@@ -24,14 +24,20 @@ tools::CallContext ContextFor(const Principal& principal) {
   ctx.run_id = run->id();
   ctx.session_id = run->identity().session_id;
   ctx.allowed_tools = run->identity().tools;
-  ctx.emit = [run](std::string_view type, const nlohmann::json& data) {
+  // Whether the call in flight on this request started after another tool had failed (one
+  // request carries one call, and its events come on this thread).
+  auto after_failure = std::make_shared<bool>(false);
+  ctx.emit = [run, after_failure](std::string_view type, const nlohmann::json& data) {
+    if (type == "tool_call") *after_failure = run->counters().FailedOtherThan(data.value("tool", ""));
     if (type == "tool_result") {
       engine::RunCounters& c = run->counters();
       c.tool_calls += 1;
       if (!data.value("ok", false)) {
         c.tool_errors += 1;
-      } else if (data.contains("count") && data["count"].is_number_integer()) {
-        c.sources += data["count"].get<int64_t>();
+        c.RecordToolFailure(data.value("tool", ""));
+      } else {
+        if (*after_failure) c.used_fallback = true;
+        if (data.contains("count") && data["count"].is_number_integer()) c.sources += data["count"].get<int64_t>();
       }
     }
     run->Emit(std::string(type), data);
@@ -58,7 +64,9 @@ void HandleMcp(ApiContext& ctx, const Request& req, ResponseWriter& w) {
   mcp_req.session_id = HeaderValue(req, "Mcp-Session-Id");
   mcp_req.protocol_version = HeaderValue(req, "MCP-Protocol-Version");
   mcp_req.accept = HeaderValue(req, "Accept");
-  tools::McpHttpResponse res = ctx.mcp->Handle(mcp_req, ContextFor(*principal));
+  tools::CallContext call_ctx = ContextFor(*principal);
+  call_ctx.trace_parent = TraceParentFor(req, *principal);
+  tools::McpHttpResponse res = ctx.mcp->Handle(mcp_req, call_ctx);
   w.Send(static_cast<http::status>(res.status), res.content_type.empty() ? "application/json" : res.content_type,
          std::move(res.body), res.headers);
 }

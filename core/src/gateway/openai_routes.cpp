@@ -110,8 +110,9 @@ void AgentCompletion(ApiContext& ctx, const models::ChatCompletionCall& call, Re
 }
 
 void ModelCompletion(ApiContext& ctx, const Principal& principal, models::ChatCompletionCall call,
-                     ResponseWriter& w) {
+                     const telemetry::SpanContext& trace_parent, ResponseWriter& w) {
   models::ModelCallContext attribution;
+  attribution.trace_parent = trace_parent;
   if (principal.run) {
     std::shared_ptr<engine::LiveRun> run = principal.run;
     attribution.run_id = run->id();
@@ -195,7 +196,7 @@ void RegisterOpenAiRoutes(HttpServer& server, ApiContext& ctx) {
                    }
                    return AgentCompletion(ctx, *call, w);
                  }
-                 ModelCompletion(ctx, *principal, std::move(*call), w);
+                 ModelCompletion(ctx, *principal, std::move(*call), TraceParentFor(req, *principal), w);
                });
 }
 

@@ -8,6 +8,7 @@
 #include <pqxx/pqxx>
 
 #include "memory/session_store.hpp"
+#include "telemetry/tracer.hpp"
 
 namespace steward::memory {
 
@@ -283,6 +284,9 @@ Result<ToolCallResult> MemoryToolProvider::RecallConversation(const json& args,
   const int limit = ArgLimit(args);
   const std::string exclude = UuidOrEmpty(ctx.session_id);
   const std::vector<std::string> words = Words(query);
+  // A child of the tool call's span (the registry makes it current around Call).
+  telemetry::ScopedSpan span = telemetry::StartSpan("memory.recall_conversation");
+  span.Set("memory.operation", "recall_conversation").Set("memory.query", query).SetRunId(ctx.run_id);
 
   auto rows = db_.Transact([&](pqxx::work& tx) {
     QuietNotices(tx);
@@ -328,7 +332,11 @@ Result<ToolCallResult> MemoryToolProvider::RecallConversation(const json& args,
     LogAccess(tx, "search", "", "recall_conversation: " + query, ctx);
     return matches;
   });
-  if (!rows.ok()) return rows.error();
+  span.Set("memory.result_count", rows.ok() ? rows->size() : 0);
+  if (!rows.ok()) {
+    span.SetError(rows.error().message);
+    return rows.error();
+  }
 
   // Group by conversation, best-matching conversation first, each one's messages in order.
   std::vector<Match> matches = std::move(*rows);
@@ -382,6 +390,8 @@ Result<ToolCallResult> MemoryToolProvider::Search(const json& args, const CallCo
   const std::string query = ArgString(args, "query");
   const int limit = ArgLimit(args);
   const std::vector<std::string> words = Words(query);
+  telemetry::ScopedSpan span = telemetry::StartSpan("memory.search");
+  span.Set("memory.operation", "search").Set("memory.query", query).SetRunId(ctx.run_id);
 
   auto found = db_.Transact([&](pqxx::work& tx) {
     QuietNotices(tx);
@@ -430,7 +440,11 @@ Result<ToolCallResult> MemoryToolProvider::Search(const json& args, const CallCo
     }
     return results;
   });
-  if (!found.ok()) return found.error();
+  span.Set("memory.result_count", found.ok() ? found->size() : 0);
+  if (!found.ok()) {
+    span.SetError(found.error().message);
+    return found.error();
+  }
 
   json results = std::move(*found);
   std::string text;

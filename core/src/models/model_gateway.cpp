@@ -4,6 +4,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include "telemetry/logging.hpp"
+#include "telemetry/tracer.hpp"
+
 namespace steward::models {
 
 double CostUsd(const ModelRoute& route, const Usage& usage) {
@@ -26,6 +29,12 @@ Result<ChatResult> ModelGateway::Complete(const std::string& model_name, ChatReq
   const ModelRoute& route = resolved->route;
   request.model = route.upstream_model;
 
+  // OpenTelemetry GenAI semantic conventions: one CLIENT span per model call.
+  telemetry::ScopedSpan span =
+      telemetry::StartSpan("chat " + model_name, context.trace_parent, telemetry::SpanKind::kClient);
+  span.SetRunId(context.run_id);
+  const auto active = span.Activate();  // the provider's log lines carry the trace id
+
   using Clock = std::chrono::steady_clock;
   const auto start = Clock::now();
   std::optional<double> first_token_ms;
@@ -34,11 +43,30 @@ Result<ChatResult> ModelGateway::Complete(const std::string& model_name, ChatReq
     return sink ? sink(chunk) : true;
   };
   Result<ChatResult> result = resolved->provider->Complete(request, timed_sink);
+  if (!result.ok()) {
+    // Upstreams echo credentials ("Incorrect API key provided: sk-..."): no error carries one on.
+    Error redacted = result.error();
+    redacted.message = telemetry::Redact(redacted.message);
+    result = std::move(redacted);
+  }
   const double duration_ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
 
   const Usage usage = result.ok() ? result->usage : Usage{};
   const double cost = CostUsd(route, usage);
   if (context.on_usage) context.on_usage(usage, cost);
+  if (span.recording()) {
+    span.Set("gen_ai.operation.name", "chat").Set("gen_ai.system", resolved->provider->kind())
+        .Set("gen_ai.request.model", route.upstream_model).Set("steward.model", route.name)
+        .Set("gen_ai.usage.input_tokens", usage.prompt_tokens).Set("gen_ai.usage.output_tokens", usage.completion_tokens)
+        .Set("steward.cost_usd", cost);
+    if (first_token_ms) span.Set("steward.first_token_ms", *first_token_ms);
+    if (result.ok()) {
+      span.Set("gen_ai.response.finish_reasons", result->finish_reason).SetOk();
+    } else {
+      span.Set("error.type", Describe(result.error().code).name).SetError(result.error().message);
+    }
+  }
+  span.End();  // the call itself, not its bookkeeping below
   Record(route, context, usage, cost, duration_ms, first_token_ms, result.ok() ? nullptr : &result.error());
   if (!result.ok()) {
     Error error = result.error();

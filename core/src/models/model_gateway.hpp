@@ -11,6 +11,7 @@
 #include "models/model_router.hpp"
 #include "models/provider.hpp"
 #include "store/database.hpp"
+#include "telemetry/span.hpp"
 
 namespace steward::models {
 
@@ -18,6 +19,9 @@ namespace steward::models {
 // used), on the calling thread.
 struct ModelCallContext {
   std::string run_id;  // empty for calls outside a run
+  // Parent of the call's `chat {model}` span: the caller's traceparent, else the run's root span;
+  // invalid: a new trace.
+  telemetry::SpanContext trace_parent;
   std::function<void(const Usage& usage, double cost_usd)> on_usage;
 };
 

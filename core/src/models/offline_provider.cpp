@@ -24,8 +24,14 @@ struct Conversation {
   struct ToolResult {
     std::string tool;
     const Json* content;
+    std::string call_id;
   };
   std::vector<ToolResult> tool_results;  // after the last user message, in order
+  struct CallInfo {
+    Json arguments;
+    size_t step = 0;  // which assistant message after the last user message made it
+  };
+  std::map<std::string, CallInfo> turn_calls;  // tool_call_id -> call, after the last user message
   std::vector<Evidence> history;         // earlier messages worth quoting
   size_t prior_tool_calls = 0;           // tool calls made so far (for call ids)
 };
@@ -35,18 +41,30 @@ Conversation ReadConversation(const Json& messages) {
   if (!messages.is_array() || messages.empty()) return c;
   std::map<std::string, std::string> tool_names;  // tool_call_id -> function name
   size_t last_user = messages.size();
+  size_t step = 0;
   for (size_t i = 0; i < messages.size(); ++i) {
     const Json& m = messages[i];
     if (!m.is_object()) continue;
     const std::string role = m.value("role", "");
-    if (role == "user") last_user = i;
+    if (role == "user") {
+      last_user = i;
+      c.turn_calls.clear();
+      step = 0;
+    }
     if (role == "assistant" && m.contains("tool_calls") && m["tool_calls"].is_array()) {
       for (const auto& call : m["tool_calls"]) {
         ++c.prior_tool_calls;
         if (!call.is_object() || !call.contains("id") || !call["id"].is_string()) continue;
         const Json fn = call.value("function", Json::object());
-        tool_names[call["id"].get<std::string>()] = fn.is_object() ? fn.value("name", "") : "";
+        const std::string id = call["id"].get<std::string>();
+        tool_names[id] = fn.is_object() ? fn.value("name", "") : "";
+        Json arguments = fn.is_object() && fn.contains("arguments") && fn["arguments"].is_string()
+                             ? Json::parse(fn["arguments"].get<std::string>(), nullptr, false)
+                             : Json::object();
+        if (!arguments.is_object()) arguments = Json::object();
+        c.turn_calls[id] = {std::move(arguments), step};
       }
+      ++step;
     }
   }
   c.last_role = messages.back().is_object() ? messages.back().value("role", "") : "";
@@ -68,7 +86,10 @@ Conversation ReadConversation(const Json& messages) {
       c.has_question = true;
     } else if (i > last_user && last_user < messages.size() && role == "tool") {
       static const Json kNoContent;
-      c.tool_results.push_back({tool, m.contains("content") ? &m["content"] : &kNoContent});
+      const std::string call_id = m.contains("tool_call_id") && m["tool_call_id"].is_string()
+                                      ? m["tool_call_id"].get<std::string>()
+                                      : std::string();
+      c.tool_results.push_back({tool, m.contains("content") ? &m["content"] : &kNoContent, call_id});
     } else if (i < last_user) {
       const std::string text = detail::ContentText(content);
       // Its own earlier answers are not evidence: quoting them would launder a non-answer.
@@ -155,8 +176,25 @@ std::string CapabilityAnswer(const std::vector<detail::OfferedTool>& tools) {
   return out;
 }
 
+// The turn's tool calls with their outcomes, in the order their results arrived.
+std::vector<detail::TurnCall> TurnCalls(const Conversation& c) {
+  std::vector<detail::TurnCall> calls;
+  for (const auto& r : c.tool_results) {
+    detail::TurnCall call;
+    call.name = r.tool;
+    call.failed = detail::ReadToolResult(r.tool, *r.content).state == ToolOutcome::State::kError;
+    if (const auto it = c.turn_calls.find(r.call_id); it != c.turn_calls.end()) {
+      call.arguments = it->second.arguments;
+      call.step = it->second.step;
+    }
+    calls.push_back(std::move(call));
+  }
+  return calls;
+}
+
+// `fallback_from`: the failed web tool whose fallback (local documents) ran, or "".
 std::string ToolResultAnswer(const Conversation& c, const std::vector<detail::Span>& date_spans,
-                             const detail::NormalizedText& question) {
+                             const detail::NormalizedText& question, const std::string& fallback_from) {
   std::vector<ToolOutcome> outcomes;
   for (const auto& r : c.tool_results) outcomes.push_back(detail::ReadToolResult(r.tool, *r.content));
 
@@ -187,10 +225,12 @@ std::string ToolResultAnswer(const Conversation& c, const std::vector<detail::Sp
   std::string tried_line;
   for (const auto& t : tried) tried_line += (tried_line.empty() ? "" : ", ") + t;
 
+  const std::string fallback_note =
+      fallback_from.empty() ? "" : "(used fallback: local documents, because " + fallback_from + " failed)\n";
   const std::string topic = detail::Join(detail::TopicWords(question, date_spans));
   if (evidence.empty() && saved.empty()) {
     return "I found nothing" + (topic.empty() ? std::string() : " about \"" + topic + "\"") +
-           ". Tried: " + (tried_line.empty() ? "no tools" : tried_line) + ".\n";
+           ". Tried: " + (tried_line.empty() ? "no tools" : tried_line) + ".\n" + fallback_note;
   }
   std::string out = saved;
   if (!evidence.empty()) {
@@ -209,6 +249,7 @@ std::string ToolResultAnswer(const Conversation& c, const std::vector<detail::Sp
     return o.state != ToolOutcome::State::kResults;
   });
   if (any_failed) out += "\nTried: " + tried_line + ".\n";
+  if (!fallback_note.empty()) out += fallback_note;
   return out;
 }
 
@@ -297,6 +338,11 @@ Result<ChatResult> OfflineProvider::Complete(const ChatRequest& request, const C
           }
         }
       }
+    } else if (c.last_role == "tool" && tools_allowed && !tools.empty()) {
+      // A web tool failed (web down): look in the local documents before answering.
+      if (auto call = detail::PlanFallbackCall(question, tools, TurnCalls(c), today)) {
+        calls.push_back(std::move(*call));
+      }
     }
 
     if (!calls.empty()) {
@@ -321,7 +367,8 @@ Result<ChatResult> OfflineProvider::Complete(const ChatRequest& request, const C
       if (!c.has_question) {
         answer = "I received no user message to answer.\n";
       } else if (c.last_role == "tool") {
-        answer = ToolResultAnswer(c, detail::ParseTimeRange(question, today).spans, question);
+        answer = ToolResultAnswer(c, detail::ParseTimeRange(question, today).spans, question,
+                                  detail::FallbackFrom(TurnCalls(c)));
       } else if (detail::IsCapabilityQuestion(question)) {
         answer = CapabilityAnswer(tools);
       } else {

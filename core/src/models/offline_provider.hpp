@@ -4,7 +4,9 @@
 //
 // On a request whose last message is the user's, it picks offered tools by keyword rules
 // (detail/offline_rules.cpp) and streams them as parallel tool calls (ids `call_<n>`, n counting
-// every tool call in the conversation). Once tool results follow, it answers extractively: the
+// every tool call in the conversation). When a web tool's result is an error (the web is down),
+// it first searches the local documents (memory search) with the same query, and the answer then
+// says "used fallback: local documents". Once tool results follow, it answers extractively: the
 // sentences of the results sharing most terms with the question, cited [n], with a Sources list.
 // With no applicable tool it describes its tools when asked what it can do, quotes earlier
 // messages when they overlap the question, and otherwise says it cannot answer.

@@ -1,5 +1,7 @@
 #include "models/offline_provider.hpp"
 
+#include <tuple>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -355,8 +357,90 @@ TEST(OfflineProvider, SaysPlainlyWhenAllToolsFailedOrFoundNothing) {
 }
 
 TEST(OfflineProvider, JsonErrorResultsCountAsFailures) {
-  const ChatResult r = Answer(AfterTools("Search for x", {{"web.search", R"({"error": {"message": "quota exceeded"}})"}}));
-  EXPECT_THAT(r.content, HasSubstr("web.search (failed: quota exceeded)"));
+  const ChatResult r = Answer(AfterTools(
+      "Search for x", {{"memory.search", "[]"}, {"web.search", R"({"error": {"message": "quota exceeded"}})"}}));
+  EXPECT_THAT(r.content, AllOf(HasSubstr("web.search (failed: quota exceeded)"), Not(HasSubstr("used fallback"))));
+}
+
+// ---- Fallback: web down -> local documents --------------------------------------------------------
+
+// The user's question, then one assistant step per entry: its calls (name, arguments) and their
+// results, ids numbered across the conversation.
+ChatRequest Steps(const std::string& question,
+                  const std::vector<std::vector<std::tuple<std::string, Json, Json>>>& steps,
+                  Json tools = StandardTools()) {
+  ChatRequest r = Ask(question, std::move(tools));
+  int id = 0;
+  for (const auto& step : steps) {
+    Json calls = Json::array();
+    const int first = id;
+    for (const auto& [name, args, result] : step) {
+      calls.push_back({{"id", "call_" + std::to_string(++id)},
+                       {"type", "function"},
+                       {"function", {{"name", name}, {"arguments", args.dump()}}}});
+    }
+    r.messages.push_back({{"role", "assistant"}, {"content", nullptr}, {"tool_calls", calls}});
+    int n = first;
+    for (const auto& [name, args, result] : step) {
+      r.messages.push_back({{"role", "tool"}, {"tool_call_id", "call_" + std::to_string(++n)}, {"content", result}});
+    }
+  }
+  return r;
+}
+
+const Json kWebDown = "unavailable: cannot resolve searx.example (no network, or the name does not exist)\n\n"
+                      "Fix the errors and try again.";
+
+TEST(OfflineProvider, SearchesLocalDocumentsWithTheSameQueryWhenTheWebFails) {
+  const ChatResult r = Answer(Steps("Search the web for quantum gardening",
+                                    {{{"web.search", {{"query", "quantum gardening"}}, kWebDown}}}));
+  EXPECT_EQ(r.finish_reason, "tool_calls");
+  const auto calls = Calls(r);
+  ASSERT_EQ(calls.size(), 1u);
+  EXPECT_EQ(calls[0].name, "memory.search");
+  EXPECT_EQ(calls[0].arguments["query"], "quantum gardening");
+  EXPECT_EQ(r.tool_calls[0]["id"], "call_2");
+}
+
+TEST(OfflineProvider, FallsBackFromAFailedFetchWithTheQuestionsTopic) {
+  const Json tools = Json::array({Tool("web_fetch", "Fetch a web page.", Schema({{"url", {{"type", "string"}}}}, {"url"})),
+                                  Tool("memory_search", "Search saved notes and documents.",
+                                       Schema({{"query", {{"type", "string"}}}}, {"query"}))});
+  const ChatResult r = Answer(Steps("Fetch https://example.org/tips and summarize the postgres indexing tips",
+                                    {{{"web_fetch", {{"url", "https://example.org/tips"}},
+                                       "permission_denied: refused to connect to 10.0.0.1"}}},
+                                    tools));
+  const auto calls = Calls(r);
+  ASSERT_EQ(calls.size(), 1u);
+  EXPECT_EQ(calls[0].name, "memory_search");
+  EXPECT_THAT(calls[0].arguments["query"].get<std::string>(), AllOf(HasSubstr("postgres"), Not(HasSubstr("http"))));
+}
+
+TEST(OfflineProvider, AnswerFromTheFallbackSaysSo) {
+  const Json local = Json::array({{{"title", "Garden notes"}, {"content", "Quantum gardening means planting at random."}}});
+  const ChatResult r = Answer(Steps("Search the web for quantum gardening",
+                                    {{{"web.search", {{"query", "quantum gardening"}}, kWebDown}},
+                                     {{"memory.search", {{"query", "quantum gardening"}}, local.dump()}}}));
+  EXPECT_EQ(r.finish_reason, "stop");
+  EXPECT_THAT(r.content, AllOf(HasSubstr("Quantum gardening means planting at random. [1]"),
+                               HasSubstr("web.search (failed: unavailable: cannot resolve searx.example"),
+                               Not(HasSubstr("Fix the errors")),
+                               HasSubstr("used fallback: local documents, because web.search failed")));
+}
+
+TEST(OfflineProvider, NoFallbackWithoutALocalSearchToolOrAfterOne) {
+  const Json web_only = Json::array({Tool("web.search", "Search the web.", Schema({{"query", {{"type", "string"}}}}, {"query"}))});
+  const ChatResult alone = Answer(Steps("Search for quantum gardening",
+                                        {{{"web.search", {{"query", "quantum gardening"}}, kWebDown}}}, web_only));
+  EXPECT_EQ(alone.finish_reason, "stop");
+  EXPECT_THAT(alone.content, AllOf(HasSubstr("I found nothing"), Not(HasSubstr("used fallback"))));
+
+  // Memory was searched alongside the web: nothing new to fall back to, and no fallback claimed.
+  const ChatResult parallel = Answer(Steps("Search for quantum gardening",
+                                           {{{"memory.search", {{"query", "quantum gardening"}}, "[]"},
+                                             {"web.search", {{"query", "quantum gardening"}}, kWebDown}}}));
+  EXPECT_EQ(parallel.finish_reason, "stop");
+  EXPECT_THAT(parallel.content, Not(HasSubstr("used fallback")));
 }
 
 TEST(OfflineProvider, ConfirmsARememberedFact) {

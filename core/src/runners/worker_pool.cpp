@@ -3,6 +3,7 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -86,6 +87,7 @@ class WorkerPool::Impl {
   Status StartAndWait();
   Status Submit(const RunRequest& request, WorkerEventSink sink);
   void Cancel(const std::string& run_id);
+  Result<EmbedResult> Embed(const std::vector<std::string>& texts, milliseconds timeout);
   std::vector<WorkerHealth> Health() const;
   void Shutdown();
 
@@ -154,6 +156,7 @@ class WorkerPool::Impl {
 
   std::mutex join_mu_;
   std::thread supervisor_;
+  std::atomic<int64_t> next_embed_id_{1};
 };
 
 Status WorkerPool::Impl::StartAndWait() {
@@ -526,6 +529,74 @@ void WorkerPool::Impl::Cancel(const std::string& run_id) {
   }
 }
 
+Result<EmbedResult> WorkerPool::Impl::Embed(const std::vector<std::string>& texts, milliseconds timeout) {
+  if (texts.empty()) return EmbedResult{};
+  std::vector<std::shared_ptr<WorkerProcess>> ready;
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) return MakeError(ErrorCode::kUnavailable, "the worker pool is shutting down");
+    // Slot order, not load: the first worker that embedded keeps the model in memory.
+    for (const Slot& slot : slots_) {
+      if (slot.worker && slot.worker->state() == WorkerState::kReady) ready.push_back(slot.worker);
+    }
+    if (ready.empty()) return MakeError(ErrorCode::kUnavailable, "no worker is ready (" + DescribeSlots() + ")");
+  }
+  struct Waiter {
+    std::mutex mu;
+    std::condition_variable cv;
+    std::optional<WorkerEvent> event;
+  };
+  const auto waiter = std::make_shared<Waiter>();
+  const int64_t id = next_embed_id_++;
+  // Tracked like a run (see WorkerProcess::HandleStdoutLine), so a dying worker fails it.
+  const auto entry = std::make_shared<RunEntry>("embed:" + std::to_string(id), [waiter](const WorkerEvent& e) {
+    std::lock_guard lock(waiter->mu);
+    waiter->event = e;
+    waiter->cv.notify_all();
+  });
+  const nlohmann::json message{{"type", "embed"}, {"id", id}, {"texts", texts}};
+  const std::string line = message.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  std::shared_ptr<WorkerProcess> used;
+  Status last = MakeError(ErrorCode::kUnavailable, "no worker is ready");
+  for (const auto& worker : ready) {
+    last = worker->StartRun(entry, line);
+    if (last.ok()) {
+      used = worker;
+      break;
+    }
+  }
+  if (!used) return last.error();
+  std::unique_lock lock(waiter->mu);
+  if (!waiter->cv.wait_for(lock, timeout, [&] { return waiter->event.has_value(); })) {
+    lock.unlock();
+    used->ForgetRun(entry);
+    return MakeError(ErrorCode::kDeadlineExceeded,
+                     "worker " + std::to_string(used->pid()) + " did not embed " + std::to_string(texts.size()) +
+                         " texts within " + Ms(timeout));
+  }
+  const nlohmann::json& data = waiter->event->data;
+  const std::string& type = waiter->event->type;
+  if (type == "embed_error" || type == "error") {
+    const std::string code = data.value("code", std::string("internal"));
+    return MakeError(code == "internal" ? ErrorCode::kInternal : ErrorCode::kUnavailable,
+                     "local embedding failed in worker " + std::to_string(used->pid()) + ": " +
+                         data.value("message", std::string("(no message)")));
+  }
+  EmbedResult result;
+  try {
+    result.model = data.at("model").get<std::string>();
+    result.dimension = data.at("dim").get<int>();
+    result.vectors = data.at("vectors").get<std::vector<std::vector<float>>>();
+  } catch (const nlohmann::json::exception& e) {
+    return MakeError(ErrorCode::kInternal, std::string("malformed `embeddings` answer from the worker: ") + e.what());
+  }
+  if (result.vectors.size() != texts.size()) {
+    return MakeError(ErrorCode::kInternal, "the worker returned " + std::to_string(result.vectors.size()) +
+                                               " vectors for " + std::to_string(texts.size()) + " texts");
+  }
+  return result;
+}
+
 std::vector<WorkerHealth> WorkerPool::Impl::Health() const {
   std::lock_guard lock(mu_);
   std::vector<WorkerHealth> health;
@@ -576,6 +647,9 @@ Status WorkerPool::Submit(const RunRequest& request, WorkerEventSink sink) {
   return impl_->Submit(request, std::move(sink));
 }
 void WorkerPool::Cancel(const std::string& run_id) { impl_->Cancel(run_id); }
+Result<EmbedResult> WorkerPool::Embed(const std::vector<std::string>& texts, milliseconds timeout) {
+  return impl_->Embed(texts, timeout);
+}
 std::vector<WorkerHealth> WorkerPool::Health() const { return impl_->Health(); }
 void WorkerPool::Shutdown() { impl_->Shutdown(); }
 

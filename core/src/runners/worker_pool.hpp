@@ -37,13 +37,20 @@ struct RunRequest {
   std::string traceparent;
 };
 
-// A worker message about a run. `type` is status | token | done | error; `data` is the whole
+// A worker message about a run. `type` is status | token | spans | done | error; `data` is the whole
 // message as the worker sent it (or as the pool made it for worker_crashed / cancelled).
 struct WorkerEvent {
   std::string type;
   nlohmann::json data;
 };
 using WorkerEventSink = std::function<void(const WorkerEvent&)>;
+
+// Vectors from the worker's local sentence-embedding model (the protocol's `embed` request).
+struct EmbedResult {
+  std::string model;  // e.g. all-MiniLM-L6-v2
+  int dimension = 0;
+  std::vector<std::vector<float>> vectors;  // one per text, in order
+};
 
 // One worker slot. state: starting | ready | stopping | exited | restarting (waiting to respawn)
 // | failed (crash-looping, backing off) | stopped.
@@ -79,6 +86,14 @@ class WorkerPool final {
   // Asks the worker to cancel the run. If it has not ended the run within 2 s, the pool ends it
   // with error(cancelled) and drops the worker's later events for it. Unknown ids: no-op.
   void Cancel(const std::string& run_id);
+
+  // Embeds `texts` on a ready worker (the lowest-numbered one, so one process keeps the model
+  // loaded) and waits for the answer. Errors: kUnavailable (no ready worker, the worker died, or
+  // the model is not installed: the message says how to install it), kDeadlineExceeded (no answer
+  // within `timeout`; a late answer is dropped), kInternal (a malformed answer). Thread-safe;
+  // not from a sink (it blocks).
+  [[nodiscard]] Result<EmbedResult> Embed(const std::vector<std::string>& texts,
+                                          std::chrono::milliseconds timeout = std::chrono::seconds(120));
 
   // A snapshot of every slot, in slot order.
   [[nodiscard]] std::vector<WorkerHealth> Health() const;

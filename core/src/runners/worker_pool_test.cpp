@@ -324,6 +324,33 @@ TEST(WorkerPool, WorkerThatStopsAnsweringPingsIsKilledAndReplaced) {
   EXPECT_TRUE(ProcessGone(pid));
 }
 
+TEST(WorkerPool, EmbedReturnsOneVectorPerTextInOrder) {
+  auto pool = StartPool(FakeOptions(2));
+  ASSERT_NE(pool, nullptr);
+  auto got = pool->Embed({"a", "abcd"});
+  ASSERT_TRUE(got.ok()) << got.error().ToString();
+  EXPECT_EQ(got->model, "fake-embed");
+  EXPECT_EQ(got->dimension, 3);
+  ASSERT_EQ(got->vectors.size(), 2u);
+  EXPECT_EQ(got->vectors[0], (std::vector<float>{1, 1, 0}));
+  EXPECT_EQ(got->vectors[1], (std::vector<float>{4, 1, 0}));
+  EXPECT_TRUE(pool->Embed({}).ok());
+}
+
+TEST(WorkerPool, EmbedErrorsAndSilenceBecomeErrors) {
+  auto pool = StartPool(FakeOptions(1));
+  ASSERT_NE(pool, nullptr);
+  auto failed = pool->Embed({"fail"});
+  ASSERT_FALSE(failed.ok());
+  EXPECT_EQ(failed.error().code, ErrorCode::kUnavailable);
+  EXPECT_NE(failed.error().message.find("no model here"), std::string::npos);
+  auto silent = pool->Embed({"hang"}, 300ms);
+  ASSERT_FALSE(silent.ok());
+  EXPECT_EQ(silent.error().code, ErrorCode::kDeadlineExceeded);
+  EXPECT_EQ(pool->Health().at(0).in_flight, 0);  // the abandoned embed is forgotten
+  EXPECT_TRUE(pool->Embed({"ok"}).ok());        // and the worker still serves
+}
+
 TEST(WorkerPool, StartFailsClearlyWhenTheCommandDoesNotExist) {
   auto options = FakeOptions(2);
   options.command = {"/nonexistent/steward-python", "-m", "steward_worker"};

@@ -12,6 +12,8 @@
 #include <spdlog/sinks/base_sink.h>
 #include <spdlog/spdlog.h>
 
+#include "telemetry/tracer.hpp"
+
 namespace steward::telemetry {
 
 namespace {
@@ -38,6 +40,11 @@ class RedactingStderrSink final : public spdlog::sinks::base_sink<std::mutex> {
                           {"level", spdlog::level::to_string_view(msg.level).data()},
                           {"msg", text},
                           {"thread", msg.thread_id}};
+      // Lines logged inside a span (a model or tool call) say which trace they belong to.
+      if (const SpanContext span = CurrentContext(); span.valid()) {
+        j["trace_id"] = span.trace_id;
+        j["span_id"] = span.span_id;
+      }
       line = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
     } else {
       spdlog::memory_buf_t formatted;

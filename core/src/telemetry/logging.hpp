@@ -1,6 +1,7 @@
 #pragma once
 // Process-wide logging: spdlog to stderr, plain or JSON lines, with every registered secret
-// (API keys, tokens) replaced by "[REDACTED]" before a line is written anywhere.
+// (API keys, tokens) replaced by "[REDACTED]" before a line is written anywhere. A JSON line
+// logged while a span is active on the thread (ScopedSpan::Activate) carries trace_id and span_id.
 
 #include <string>
 #include <string_view>

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/result.hpp"
+#include "telemetry/span.hpp"
 
 namespace steward::tools {
 
@@ -45,8 +46,18 @@ struct CallContext {
   std::string principal;   // "owner" or "run"
   std::string run_id;      // uuid text, empty outside a run
   std::string session_id;  // chat session uuid text, empty when none
+  // Parent of the call's `execute_tool` span (the caller's traceparent, else the run's root span);
+  // invalid: the thread's current span, or a new trace.
+  telemetry::SpanContext trace_parent;
   std::vector<std::string> allowed_tools;  // globs over namespaced names; empty = no tools
-  // Run events (types "tool_call", "tool_result", "status"); may be empty. Called on the thread
+  // The agent's risk_threshold ("low" | "medium" | "high"): the highest tier it may call
+  // without approval (high always needs one; see risk_policy.hpp).
+  std::string risk_threshold = "low";
+  // True once the call's run is cancelled or over; polled while a call waits for approval.
+  // May be empty (no run).
+  std::function<bool()> cancelled;
+  // Run events (types "tool_call", "tool_result", "status", "approval_required",
+  // "approval_resolved"); may be empty. Called on the thread
   // that makes the tool call.
   std::function<void(std::string_view type, const nlohmann::json& data)> emit;
 };

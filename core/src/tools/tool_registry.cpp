@@ -7,8 +7,13 @@
 #include <mutex>
 #include <random>
 
+#include <spdlog/spdlog.h>
+
+#include "tools/approval_gate.hpp"
 #include "tools/glob.hpp"
+#include "tools/risk_policy.hpp"
 #include "tools/schema_validator.hpp"
+#include "tools/tool_tracing.hpp"
 
 namespace steward::tools {
 
@@ -110,6 +115,11 @@ Status ToolRegistry::Register(std::shared_ptr<ToolProvider> provider) {
   return Status::Ok();
 }
 
+void ToolRegistry::SetRiskPolicy(const RiskPolicy* policy, ApprovalGate* gate) {
+  policy_ = policy;
+  gate_ = gate;
+}
+
 bool ToolRegistry::Unregister(std::string_view server) {
   std::unique_lock lock(mu_);
   auto it = providers_.find(server);
@@ -183,6 +193,7 @@ Result<ToolCallResult> ToolRegistry::Call(std::string_view name, const json& arg
   const std::string tool(name);
   const std::string call_id = NewCallId();
   const json arguments = args.is_null() ? json::object() : args;
+  telemetry::ScopedSpan span = StartToolSpan(tool, call_id, arguments, ctx);
   Emit(ctx, "tool_call",
        {{"run_id", ctx.run_id}, {"call_id", call_id}, {"tool", tool}, {"arguments", arguments}});
 
@@ -191,6 +202,7 @@ Result<ToolCallResult> ToolRegistry::Call(std::string_view name, const json& arg
     const double ms =
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
             .count();
+    FinishToolSpan(span, result, ms);
     const bool ok = result.ok() && !result->is_error;
     std::string summary = result.ok() ? SummarizeToolResult(*result)
                                       : TruncateUtf8(result.error().message, kSummaryChars);
@@ -210,6 +222,7 @@ Result<ToolCallResult> ToolRegistry::Call(std::string_view name, const json& arg
   auto resolved = Resolve(name);
   if (!resolved.ok()) return finish(resolved.error());
   activity = resolved->info.activity;
+  span.Set("risk.level", resolved->info.risk_tier);
   if (!GlobMatchAny(ctx.allowed_tools, tool)) {
     return finish(MakeError(ErrorCode::kPermissionDenied,
                             "tool \"" + tool + "\" is not allowed for this agent (allowed: " +
@@ -219,8 +232,30 @@ Result<ToolCallResult> ToolRegistry::Call(std::string_view name, const json& arg
   if (Status valid = ValidateAgainstSchema(resolved->info.input_schema, arguments); !valid.ok()) {
     return finish(MakeError(ErrorCode::kInvalidArgument, valid.error().message, tool));
   }
+  // After validation, so only calls that could run are put to the owner.
+  if (policy_ != nullptr) {
+    const Assessment assessment = policy_->Assess(resolved->info, arguments, ctx.risk_threshold);
+    span.Set("risk.level", TierName(assessment.tier)).Set("risk.needs_approval", assessment.needs_approval);
+    if (assessment.needs_approval) {
+      if (gate_ == nullptr) {
+        return finish(MakeError(ErrorCode::kPermissionDenied,
+                                "tool \"" + tool + "\" needs approval (" + assessment.reason +
+                                    ") and no approval gate is running",
+                                tool));
+      }
+      telemetry::ScopedSpan approval = telemetry::StartSpan("approval " + tool, span.context());
+      auto outcome = gate_->Await(tool, arguments, assessment, ctx);
+      approval.Set("approval.approved", outcome.ok() && outcome->approved()).End();
+      if (!outcome.ok()) return finish(outcome.error());
+      if (!outcome->approved()) return finish(NotApprovedResult(tool, *outcome, gate_->options().timeout));
+    } else {
+      spdlog::info("tool call {} ({} risk: {}) for run {}", tool, TierName(assessment.tier), assessment.reason,
+                   ctx.run_id.empty() ? "-" : ctx.run_id);
+    }
+  }
   const std::string unqualified = tool.substr(resolved->provider->server().size() + 1);
   try {
+    const auto active = span.Activate();  // the provider's own spans (memory queries) nest under the call
     return finish(resolved->provider->Call(unqualified, arguments, ctx));
   } catch (const std::exception& e) {
     // Providers report failures as values; an exception here is a bug, not a user error.

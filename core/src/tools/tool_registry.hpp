@@ -1,9 +1,7 @@
 #pragma once
 // The tool hub's registry: every provider's tools under one namespace, filtered per agent, with
-// arguments checked and every call reported as run events.
-//
-// Not here yet: the risk policy and approval gate. They belong in Call, between the
-// allowed-tools check and argument validation, once tools/policy exists.
+// arguments checked, the risk policy applied (calls needing approval wait in the approval gate),
+// and every call reported as run events.
 
 #include <map>
 #include <memory>
@@ -17,6 +15,11 @@
 
 #include "common/result.hpp"
 #include "tools/tool.hpp"
+
+namespace steward::tools {
+class ApprovalGate;
+class RiskPolicy;
+}  // namespace steward::tools
 
 namespace steward::tools {
 
@@ -43,10 +46,17 @@ class ToolRegistry final {
   // The tool named `name` ("memory.search"), if registered.
   [[nodiscard]] std::optional<ToolInfo> Find(std::string_view name) const;
 
+  // Makes every Call pass `policy` and, for calls needing approval, wait in `gate`. Both must
+  // outlive the registry; call before serving. Without a policy every call runs (unit tests,
+  // benchmarks); with a policy but no gate, calls needing approval are refused.
+  void SetRiskPolicy(const RiskPolicy* policy, ApprovalGate* gate);
+
   // Calls the tool `name` ("memory.search") with `args` (null means {}). Errors: kNotFound for
   // an unknown tool, kPermissionDenied when ctx's allowed_tools exclude it, kInvalidArgument when
-  // args break the tool's input_schema, or whatever the provider returned. Emits tool_call before
-  // and tool_result + status after, also for calls that fail.
+  // args break the tool's input_schema, or whatever the provider returned. A call the policy
+  // holds blocks until decided; if not approved it returns an is_error result saying so and the
+  // provider is never called. Emits tool_call before and tool_result + status after, also for
+  // calls that fail (and approval_required / approval_resolved in between for held calls).
   [[nodiscard]] Result<ToolCallResult> Call(std::string_view name, const nlohmann::json& args,
                                             const CallContext& ctx);
 
@@ -59,6 +69,8 @@ class ToolRegistry final {
 
   mutable std::shared_mutex mu_;
   std::map<std::string, std::shared_ptr<ToolProvider>, std::less<>> providers_;  // guarded by mu_
+  const RiskPolicy* policy_ = nullptr;  // set before serving, then read-only
+  ApprovalGate* gate_ = nullptr;        // set before serving, then read-only
 };
 
 // A short human summary of a tool's outcome for events: "12 results", or the first 200

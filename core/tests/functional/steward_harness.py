@@ -24,13 +24,18 @@ from typing import Any, TypeVar
 import httpx
 
 __all__ = [
+    "ALL_SERVERS",
     "FIXTURES_DIR",
     "PG_ADMIN_URL",
     "REPO",
+    "SLOW_TEXT",
+    "STANDARD_SCRIPT",
     "STEWARD_BIN",
     "WORKER_PYTHON",
     "Event",
     "FixtureServer",
+    "Launcher",
+    "ServerSpec",
     "StewardServer",
     "TestDatabase",
     "base_config",
@@ -38,6 +43,8 @@ __all__ = [
     "events_of",
     "parse_sse_lines",
     "psql_json",
+    "standard_spec",
+    "stop_leftover_cluster",
     "stream_chat",
     "text_of",
     "wait_for",
@@ -57,7 +64,11 @@ STEWARD_BIN = os.environ.get("STEWARD_BIN") or _default_bin()
 WORKER_PYTHON = (
     os.environ.get("STEWARD_WORKER_PYTHON")
     or os.environ.get("STEWARD_TEST_PYTHON")
-    or (str(REPO / ".venv" / "bin" / "python") if (REPO / ".venv" / "bin" / "python").exists() else sys.executable)
+    or (
+        str(REPO / ".venv" / "bin" / "python")
+        if (REPO / ".venv" / "bin" / "python").exists()
+        else sys.executable
+    )
 )
 PG_ADMIN_URL = os.environ.get("STEWARD_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 
@@ -69,7 +80,7 @@ ALL_SERVERS: list[StewardServer] = []
 
 
 def wait_for(condition: Callable[[], T | None], *, timeout: float, what: str, interval: float = 0.05) -> T:
-    """Polls `condition` until it returns something other than None/False; raises TimeoutError naming `what`."""
+    """Polls `condition` until it returns neither None nor False; raises TimeoutError naming `what`."""
     deadline = time.monotonic() + timeout
     while True:
         value = condition()
@@ -90,13 +101,19 @@ def psql_json(url: str, sql: str, *, timeout: float = 30) -> Any:
 
 
 def _psql(url: str, sql: str, *, timeout: float = 30) -> str:
-    done = subprocess.run(
-        ["psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", url, "-c", sql],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
+    # psql exits 2 when it cannot connect (e.g. a shared server briefly out of connection slots):
+    # retried a few times; a failing statement (exit 1 or 3) is not.
+    for attempt in range(4):
+        done = subprocess.run(
+            ["psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", url, "-c", sql],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+        if done.returncode != 2 or attempt == 3:
+            break
+        time.sleep(0.5 * (attempt + 1))
     if done.returncode != 0:
         raise RuntimeError(f"psql failed ({done.returncode}) on {sql!r}: {done.stderr.strip()}")
     return done.stdout.strip()
@@ -111,8 +128,8 @@ class TestDatabase:
         self.admin_url = admin_url
         self.name = f"steward_ft_{secrets.token_hex(6)}"
         _psql(admin_url, f"CREATE DATABASE {self.name}")
-        base, _, _ = admin_url.rpartition("/")
-        self.url = f"{base}/{self.name}"
+        address, mark, query = admin_url.partition("?")
+        self.url = f"{address.rpartition('/')[0]}/{self.name}{mark}{query}"
 
     def query(self, sql: str) -> list[dict[str, Any]]:
         rows: list[dict[str, Any]] = psql_json(self.url, sql)
@@ -140,7 +157,7 @@ def base_config(database_url: str | None, *, pool_size: int = 2) -> dict[str, An
                 "max_retries": 2,
                 "risk_threshold": "low",
                 "tools": ["memory.*"],
-                "system_prompt": "You are Steward's researcher. Answer using the tools you have; cite as [n].",
+                "system_prompt": "You are Steward's researcher. Answer with the tools you have; cite as [n].",
             }
         },
     }
@@ -194,7 +211,9 @@ def text_of(events: list[Event]) -> str:
 
 
 @contextmanager
-def stream_chat(url: str, token: str, body: dict[str, Any], *, timeout: float = 60) -> Iterator[httpx.Response]:
+def stream_chat(
+    url: str, token: str, body: dict[str, Any], *, timeout: float = 60
+) -> Iterator[httpx.Response]:
     """An open POST /api/chat response, for tests that read (or abandon) the stream themselves."""
     with (
         httpx.Client(timeout=httpx.Timeout(timeout, connect=10)) as client,
@@ -320,7 +339,9 @@ class StewardServer:
         if self not in ALL_SERVERS:
             ALL_SERVERS.append(self)
         try:
-            self.url = wait_for(self._listening_url, timeout=self.start_timeout, what="steward serve to listen")
+            self.url = wait_for(
+                self._listening_url, timeout=self.start_timeout, what="steward serve to listen"
+            )
             wait_for(self._healthy, timeout=30, what=f"{self.url}/healthz to answer 200")
         except (TimeoutError, RuntimeError) as e:
             self.kill()
@@ -420,7 +441,9 @@ class StewardServer:
     ) -> httpx.Response:
         """One request with the owner token (or `token`); `headers` replace the Authorization header."""
         sent = self.headers(token) if headers is None else headers
-        return httpx.request(method, f"{self.url}{path}", json=json, content=content, headers=sent, timeout=timeout)
+        return httpx.request(
+            method, f"{self.url}{path}", json=json, content=content, headers=sent, timeout=timeout
+        )
 
     def chat(
         self,
@@ -432,8 +455,12 @@ class StewardServer:
         **extra: Any,
     ) -> list[Event]:
         """POST /api/chat and the whole SSE stream as (event, data) pairs; fails on a non-200 answer."""
-        return [(name, data) for name, data, _ in self.chat_timed(message, agent=agent, session_id=session_id,
-                                                                 timeout=timeout, **extra)]
+        return [
+            (name, data)
+            for name, data, _ in self.chat_timed(
+                message, agent=agent, session_id=session_id, timeout=timeout, **extra
+            )
+        ]
 
     def chat_timed(
         self,
@@ -471,14 +498,26 @@ class StewardServer:
 # The scripted model of the standard configuration (docs/scripted-provider.md).
 STANDARD_SCRIPT: dict[str, Any] = {
     "responses": [
-        {"match": "weather", "tool_calls": [{"name": "get_weather", "arguments": {"city": "Paris"}, "id": "call_w"}]},
+        {
+            "match": "weather",
+            "tool_calls": [{"name": "get_weather", "arguments": {"city": "Paris"}, "id": "call_w"}],
+        },
         {"when": "after_tool", "content": "It is sunny in Paris."},
+        {"match": "overload", "error": {"status": 503, "message": "the scripted model is overloaded"}},
         # ~1 s: ten chunks 100 ms apart, for "tokens arrive before the run ends".
-        {"match": "count slowly", "chunks": [f"tick{i} " for i in range(10)], "first_delay_ms": 100,
-         "chunk_delay_ms": 100},
+        {
+            "match": "count slowly",
+            "chunks": [f"tick{i} " for i in range(10)],
+            "first_delay_ms": 100,
+            "chunk_delay_ms": 100,
+        },
         # ~10 s: long enough to kill something in the middle of it.
-        {"match": "very slow", "chunks": [f"part{i} " for i in range(40)], "first_delay_ms": 50,
-         "chunk_delay_ms": 250},
+        {
+            "match": "very slow",
+            "chunks": [f"part{i} " for i in range(40)],
+            "first_delay_ms": 50,
+            "chunk_delay_ms": 250,
+        },
         {"content": "This is the scripted default answer."},
     ]
 }
@@ -495,17 +534,21 @@ class ServerSpec:
 
 
 def standard_spec(*, pool_size: int = 2) -> ServerSpec:
-    """The offline researcher, plus a scripted model `scripted` and agents `slowpoke` and `scripty` on it."""
+    """Agents `researcher` (offline model, memory tools), `plain` (offline, no tools) and `slowpoke`
+    (model `scripted`: STANDARD_SCRIPT, no tools)."""
     config = base_config(None, pool_size=pool_size)
     config["providers"]["replay"] = {"kind": "scripted", "script": "replay.yaml", "timeout_s": 60}
     config["models"]["scripted"] = {"provider": "replay", "model": "replay"}
     config["agents"]["slowpoke"] = {"runner": "pydantic_ai", "model": "scripted", "tools": []}
+    # Without tools the offline model quotes the earlier messages of the conversation that match
+    # the question, which shows what history the model was given.
+    config["agents"]["plain"] = {"runner": "pydantic_ai", "model": "offline", "tools": []}
     config["default_agent"] = "researcher"
     return ServerSpec(config, {"replay.yaml": STANDARD_SCRIPT})
 
 
 class Launcher:
-    """Starts servers on private homes (and fresh databases) under `root`; close() stops and drops them all."""
+    """Starts servers on private homes (and fresh databases) under `root`; close() stops and drops all."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -518,8 +561,14 @@ class Launcher:
         home.parent.mkdir(parents=True, exist_ok=True)
         return home
 
-    def prepare(self, spec: ServerSpec | None, *, embedded: bool = False, name: str = "steward",
-                extra_env: dict[str, str] | None = None) -> StewardServer:
+    def prepare(
+        self,
+        spec: ServerSpec | None,
+        *,
+        embedded: bool = False,
+        name: str = "steward",
+        extra_env: dict[str, str] | None = None,
+    ) -> StewardServer:
         """Writes the config (with a fresh database unless `embedded`) but does not start the server."""
         home = self.new_home(name)
         database_url = None

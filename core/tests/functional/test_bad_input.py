@@ -1,4 +1,5 @@
-"""Bad configuration stops `steward serve` with an actionable message; bad requests get a 4xx naming the field."""
+"""Bad configuration stops `steward serve` with an actionable message; bad requests get a 4xx naming
+the field."""
 
 from __future__ import annotations
 
@@ -29,10 +30,16 @@ BAD_CONFIGS = {
     ),
     "unknown-provider-kind": (
         "providers:\n  up:\n    kind: gemini\nmodels:\n  m:\n    provider: up\n" + AGENT,
-        ["providers.up.kind", "line 3", 'unknown provider kind "gemini"', "expected openai, anthropic, offline or scripted"],
+        [
+            "providers.up.kind",
+            "line 3",
+            'unknown provider kind "gemini"',
+            "expected openai, anthropic, offline or scripted",
+        ],
     ),
     "undefined-model": (
-        "providers:\n  p:\n    kind: offline\nmodels:\n  m:\n    provider: p\nagents:\n  a:\n    model: gpt-9\n",
+        "providers:\n  p:\n    kind: offline\nmodels:\n  m:\n    provider: p\n"
+        "agents:\n  a:\n    model: gpt-9\n",
         ["agents.a.model", "line 9", '"gpt-9" is not defined under models:'],
     ),
     "invalid-yaml": (
@@ -51,8 +58,14 @@ def test_bad_config_stops_serve_naming_file_key_and_expectation(tmp_path: Path, 
     env.update(STEWARD_HOME=str(tmp_path / "home"), STEWARD_WORKER_PYTHON=WORKER_PYTHON)
 
     started = time.monotonic()
-    done = subprocess.run([STEWARD_BIN, "serve", "--listen", "127.0.0.1:0", "--config", str(config)],
-                          env=env, capture_output=True, text=True, timeout=30, check=False)
+    done = subprocess.run(
+        [STEWARD_BIN, "serve", "--listen", "127.0.0.1:0", "--config", str(config)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
 
     assert done.returncode != 0
     assert time.monotonic() - started < 10, "a bad config must be rejected before anything starts"
@@ -74,7 +87,10 @@ BAD_CHAT_REQUESTS = {
     "agent-not-a-string": (b'{"message": "hi", "agent": ["a"]}', 400, "agent", "expected a string"),
     "malformed-session-id": (b'{"message": "hi", "session_id": "not-a-uuid"}', 400, "session_id", "UUID"),
     "unknown-session-id": (
-        b'{"message": "hi", "session_id": "00000000-0000-4000-8000-000000000000"}', 404, "session_id", "no session",
+        b'{"message": "hi", "session_id": "00000000-0000-4000-8000-000000000000"}',
+        404,
+        "session_id",
+        "no session",
     ),
 }
 
@@ -83,8 +99,12 @@ BAD_CHAT_REQUESTS = {
 def test_malformed_chat_request_gets_4xx_naming_the_field(healthy_after: StewardServer, case: str) -> None:
     body, status, field, fragment = BAD_CHAT_REQUESTS[case]
 
-    response = healthy_after.api("POST", "/api/chat", content=body,
-                                 headers={**healthy_after.headers(), "Content-Type": "application/json"})
+    response = healthy_after.api(
+        "POST",
+        "/api/chat",
+        content=body,
+        headers={**healthy_after.headers(), "Content-Type": "application/json"},
+    )
 
     assert response.status_code == status, response.text
     assert response.headers["content-type"].startswith("application/json")
@@ -94,11 +114,15 @@ def test_malformed_chat_request_gets_4xx_naming_the_field(healthy_after: Steward
 
 
 def test_bad_requests_leave_no_session_or_run_behind(steward: StewardServer) -> None:
-    before = steward.query("SELECT (SELECT count(*) FROM run) AS runs, (SELECT count(*) FROM chat_session) AS sessions")
+    before = steward.query(
+        "SELECT (SELECT count(*) FROM run) AS runs, (SELECT count(*) FROM chat_session) AS sessions"
+    )
     for body, _, _, _ in BAD_CHAT_REQUESTS.values():
         steward.api("POST", "/api/chat", content=body)
 
-    after = steward.query("SELECT (SELECT count(*) FROM run) AS runs, (SELECT count(*) FROM chat_session) AS sessions")
+    after = steward.query(
+        "SELECT (SELECT count(*) FROM run) AS runs, (SELECT count(*) FROM chat_session) AS sessions"
+    )
     assert after == before
     assert steward.chat("What can you do?")[-1][0] == "done"
 

@@ -1,9 +1,16 @@
-"""Nothing said is lost when `steward serve` is SIGKILLed, and no answer is ever stored half-written."""
+"""Nothing said is lost when `steward serve` is SIGKILLed, and no answer is ever stored half-written.
+
+One server (on the test PostgreSQL) goes through the crash once, in the `crash` fixture: several
+finished conversations, then a SIGKILL while an answer is streaming, then a restart on the same
+home and database. The tests check different consequences of that one crash.
+"""
 
 from __future__ import annotations
 
-import os
+from dataclasses import dataclass
 from typing import Any
+
+import pytest
 
 from steward_harness import (
     SLOW_TEXT,
@@ -16,12 +23,19 @@ from steward_harness import (
     wait_for,
 )
 
+CONVERSATIONS = {  # name -> (agent, turns)
+    "capabilities": ("researcher", ["What can you do?", "And what else can you do?"]),
+    "remembered": ("researcher", ["Remember: the boat is called Marigold", "What can you do?", "thanks"]),
+    "scripted": ("slowpoke", ["hello there"]),
+    "boiler": ("plain", ["The boiler code is 4417"]),
+}
 
-def converse(server: StewardServer, turns: list[str]) -> str:
+
+def converse(server: StewardServer, turns: list[str], agent: str | None = None) -> str:
     """Chats `turns` in one new session; returns its id."""
     session_id: str | None = None
     for turn in turns:
-        events = server.chat(turn, session_id=session_id)
+        events = server.chat(turn, session_id=session_id, agent=agent)
         assert events[-1][0] == "done", events[-1]
         session_id = events_of(events, "session")[0]["session_id"]
     assert session_id is not None
@@ -32,16 +46,7 @@ def snapshot(server: StewardServer, session_id: str) -> list[tuple[Any, ...]]:
     return [(m["id"], m["role"], m["content"]) for m in server.messages(session_id)]
 
 
-def kill_and_wait_for_workers(server: StewardServer) -> None:
-    workers = server.worker_pids()
-    assert workers, "the server should have worker processes"
-    server.kill()
-    # PR_SET_PDEATHSIG: the workers die with the core.
-    wait_for(lambda: not any(os.path.exists(f"/proc/{pid}/status") and _alive(pid) for pid in workers),
-             timeout=10, what=f"workers {workers} to exit after the core was killed")
-
-
-def _alive(pid: int) -> bool:
+def alive(pid: int) -> bool:
     try:
         with open(f"/proc/{pid}/status") as f:
             return "State:\tZ" not in f.read()
@@ -49,65 +54,105 @@ def _alive(pid: int) -> bool:
         return False
 
 
-def test_every_message_survives_sigkill_and_restart(launcher: Launcher) -> None:
-    server = launcher.launch(standard_spec())
-    conversations = {
-        "capabilities": ["What can you do?", "And what else can you do?"],
-        "recall": ["Remember: the boat is called Marigold", "What can you do?", "thanks"],
-        "scripted": ["hello there"],
-    }
-    sessions = {name: converse(server, turns) for name, turns in conversations.items()}
+def kill_and_wait_for_workers(server: StewardServer) -> list[int]:
+    """SIGKILLs steward serve; returns its workers' pids once they are gone too."""
+    workers = server.worker_pids()
+    assert workers, "the server should have worker processes"
+    server.kill()
+    wait_for(
+        lambda: not any(alive(pid) for pid in workers),
+        timeout=10,
+        what=f"workers {workers} to exit after the core was killed",
+    )
+    return workers
+
+
+@dataclass
+class Crash:
+    server: StewardServer
+    sessions: dict[str, str]  # conversation name -> session id
+    before: dict[str, list[tuple[Any, ...]]]  # messages as the API showed them before the kill
+    streaming_session: str  # the session whose answer was streaming when the core was killed
+    streaming_run: str
+    workers: list[int]  # the killed core's workers
+
+
+@pytest.fixture(scope="module")
+def crash(module_launcher: Launcher) -> Crash:
+    server = module_launcher.launch(standard_spec(pool_size=1))
+    sessions = {name: converse(server, turns, agent) for name, (agent, turns) in CONVERSATIONS.items()}
     before = {name: snapshot(server, sid) for name, sid in sessions.items()}
-    for name, turns in conversations.items():
-        assert [m[1] for m in before[name]] == ["user", "assistant"] * len(turns)
-
-    kill_and_wait_for_workers(server)
-    server.restart()
-
-    after = {name: snapshot(server, sid) for name, sid in sessions.items()}
-    assert after == before
-    listed = {s["id"] for s in server.api("GET", "/api/sessions").json()["sessions"]}
-    assert set(sessions.values()) <= listed
-    # The restarted server continues an old conversation with its history.
-    events = server.chat("What can you do?", session_id=sessions["capabilities"])
-    assert events[-1][0] == "done"
-    assert len(server.messages(sessions["capabilities"])) == 6
-
-
-def test_kill_while_answer_streams_keeps_user_message_and_no_partial_answer(launcher: Launcher) -> None:
-    server = launcher.launch(standard_spec())
-    # slowpoke's "very slow" answer takes ~10 s: 40 chunks 250 ms apart.
-    with stream_chat(server.url, server.token, {"message": "answer very slow", "agent": "slowpoke"}) as response:
+    # slowpoke's "very slow" answer takes ~10 s: 40 chunks 250 ms apart. Kill after three.
+    with stream_chat(
+        server.url, server.token, {"message": "answer very slow", "agent": "slowpoke"}
+    ) as response:
         assert response.status_code == 200
         seen: list[tuple[str, dict[str, Any]]] = []
         for event in parse_sse_lines(response.iter_lines()):
             seen.append(event)
             if sum(1 for name, _ in seen if name == "token") >= 3:
                 break
-        session_id = events_of(seen, "session")[0]["session_id"]
-        run_id = events_of(seen, "session")[0]["run_id"]
-        kill_and_wait_for_workers(server)
-
+        [session] = events_of(seen, "session")
+        workers = kill_and_wait_for_workers(server)
     server.restart()
+    return Crash(server, sessions, before, session["session_id"], session["run_id"], workers)
 
-    messages = server.messages(session_id)
-    assert [m["role"] for m in messages][:1] == ["user"]
+
+def test_finished_conversations_were_whole_before_the_kill(crash: Crash) -> None:
+    for name, (_, turns) in CONVERSATIONS.items():
+        assert [m[1] for m in crash.before[name]] == ["user", "assistant"] * len(turns)
+        assert [m[2] for m in crash.before[name] if m[1] == "user"] == turns
+
+
+def test_workers_die_with_the_killed_core(crash: Crash) -> None:
+    assert crash.workers
+    assert not any(alive(pid) for pid in crash.workers)
+    assert set(crash.workers).isdisjoint(crash.server.worker_pids())
+
+
+def test_every_message_survives_sigkill_and_restart(crash: Crash) -> None:
+    for name, session_id in crash.sessions.items():
+        after = snapshot(crash.server, session_id)
+        # (A later test may add turns to a conversation; none may lose any.)
+        assert after[: len(crash.before[name])] == crash.before[name], name
+    listed = {s["id"] for s in crash.server.api("GET", "/api/sessions").json()["sessions"]}
+    assert set(crash.sessions.values()) <= listed
+
+
+def test_kill_while_answer_streams_keeps_user_message_and_no_partial_answer(crash: Crash) -> None:
+    messages = crash.server.messages(crash.streaming_session)
+
+    assert messages[0]["role"] == "user"
     assert messages[0]["content"] == "answer very slow"
-    assistant = [m for m in messages if m["role"] == "assistant"]
-    assert assistant == [] or [m["content"] for m in assistant] == [SLOW_TEXT], assistant
+    assistant = [m["content"] for m in messages if m["role"] == "assistant"]
+    assert assistant in ([], [SLOW_TEXT]), assistant
     # The same holds in the table, whatever the API shows.
-    rows = server.query(f"SELECT role, content FROM chat_message WHERE session_id = '{session_id}' ORDER BY id")
+    rows = crash.server.query(
+        f"SELECT role, content FROM chat_message WHERE session_id = '{crash.streaming_session}' ORDER BY id"
+    )
     assert rows[0] == {"role": "user", "content": "answer very slow"}
-    assert all(r["content"] == SLOW_TEXT for r in rows[1:]), rows
-    [run] = server.query(f"SELECT status FROM run WHERE id = '{run_id}'")
-    assert run["status"] in {"running", "failed", "cancelled"}
+    assert all(r == {"role": "assistant", "content": SLOW_TEXT} for r in rows[1:]), rows
+    [run] = crash.server.query(f"SELECT status FROM run WHERE id = '{crash.streaming_run}'")
+    assert run["status"] != "succeeded" or len(rows) == 2
+
+
+def test_restarted_server_continues_an_old_conversation_with_its_history(crash: Crash) -> None:
+    session_id = crash.sessions["boiler"]
+
+    events = crash.server.chat("What is the boiler code?", session_id=session_id, agent="plain")
+
+    assert events[-1][0] == "done"
+    assert "The boiler code is 4417" in "".join(d.get("text", "") for n, d in events if n == "token")
+    assert len(crash.server.messages(session_id)) == 4
 
 
 def test_embedded_cluster_keeps_data_across_sigkill_and_restart(launcher: Launcher) -> None:
     server = launcher.prepare(standard_spec(pool_size=1), embedded=True)
     server.start_timeout = 180  # initdb on a busy disk
     server.start()
-    assert (server.home / "postgres" / "PG_VERSION").exists(), "expected the cluster in $STEWARD_HOME/postgres"
+    assert (server.home / "postgres" / "PG_VERSION").exists(), (
+        "expected the cluster in $STEWARD_HOME/postgres"
+    )
     session_id = converse(server, ["Remember: the embedded cluster keeps data", "What can you do?"])
     before = snapshot(server, session_id)
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import time
 
 import openai
 import pytest
+from openai.types.chat import ChatCompletionFunctionToolParam
 
 from steward_harness import StewardServer
 
@@ -47,6 +49,52 @@ def test_streaming_agent_completion_arrives_in_several_chunks(client: openai.Ope
     assert finish_reasons == ["stop"]
 
 
+def test_streaming_agent_completion_is_not_buffered(client: openai.OpenAI) -> None:
+    # slowpoke's scripted model sends ten chunks 100 ms apart.
+    stream = client.chat.completions.create(
+        model="slowpoke",
+        messages=[{"role": "user", "content": "count slowly"}],
+        stream=True,
+        stream_options={"include_usage": True},
+    )
+    arrivals = []
+    usage = None
+    for chunk in stream:
+        for choice in chunk.choices:
+            if choice.delta.content:
+                arrivals.append((time.monotonic(), choice.delta.content))
+        usage = chunk.usage or usage
+    end = time.monotonic()
+
+    assert "".join(text for _, text in arrivals) == "".join(f"tick{i} " for i in range(10))
+    assert arrivals[0][0] < end - 0.5, "the first chunk came with the last: the stream was buffered"
+    assert usage is not None
+    assert usage.completion_tokens > 0
+
+
+def test_agent_completion_uses_the_conversation_history_it_is_sent(client: openai.OpenAI) -> None:
+    # `plain` has no tools: the offline model quotes earlier turns that match the question.
+    completion = client.chat.completions.create(
+        model="plain",
+        messages=[
+            {"role": "system", "content": "ignored: the agent has its own prompt"},
+            {"role": "user", "content": "The spare key is under the blue flowerpot."},
+            {"role": "assistant", "content": "Noted."},
+            {"role": "user", "content": "Where is the spare key?"},
+        ],
+    )
+
+    assert "The spare key is under the blue flowerpot." in (completion.choices[0].message.content or "")
+
+
+def test_agent_run_failure_is_an_error_for_the_client(client: openai.OpenAI) -> None:
+    with pytest.raises(openai.APIStatusError) as excinfo:
+        client.chat.completions.create(model="slowpoke", messages=[{"role": "user", "content": "overload"}])
+
+    assert excinfo.value.status_code >= 500
+    assert "overloaded" in excinfo.value.message
+
+
 def test_non_streaming_agent_completion_returns_the_whole_answer(client: openai.OpenAI) -> None:
     completion = client.chat.completions.create(
         model="researcher",
@@ -57,7 +105,8 @@ def test_non_streaming_agent_completion_returns_the_whole_answer(client: openai.
     content = completion.choices[0].message.content or ""
     assert HONESTY_LINE in content
     assert completion.choices[0].finish_reason == "stop"
-    assert completion.usage is not None and completion.usage.total_tokens > 0
+    assert completion.usage is not None
+    assert completion.usage.total_tokens > 0
 
 
 def test_scripted_model_tool_calls_reach_the_client_when_streaming(client: openai.OpenAI) -> None:
@@ -107,9 +156,17 @@ def test_scripted_model_answers_after_the_tool_result(client: openai.OpenAI) -> 
         model="scripted",
         messages=[
             {"role": "user", "content": "What is the weather in Paris?"},
-            {"role": "assistant", "content": None, "tool_calls": [
-                {"id": "call_w", "type": "function", "function": {"name": "get_weather",
-                                                                  "arguments": "{\"city\": \"Paris\"}"}}]},
+            {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [
+                    {
+                        "id": "call_w",
+                        "type": "function",
+                        "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'},
+                    }
+                ],
+            },
             {"role": "tool", "tool_call_id": "call_w", "content": "sunny, 24 C"},
         ],
         tools=[_weather_tool()],
@@ -158,12 +215,16 @@ def test_unknown_model_is_reported_as_such(client: openai.OpenAI) -> None:
     assert "no-such-model" in excinfo.value.message
 
 
-def _weather_tool() -> dict[str, object]:
+def _weather_tool() -> ChatCompletionFunctionToolParam:
     return {
         "type": "function",
         "function": {
             "name": "get_weather",
             "description": "Current weather of a city",
-            "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+            "parameters": {
+                "type": "object",
+                "properties": {"city": {"type": "string"}},
+                "required": ["city"],
+            },
         },
     }

@@ -13,6 +13,7 @@ from typing import Any
 
 import openai
 import pytest
+from openai.types.chat import ChatCompletionFunctionToolParam
 
 from steward_harness import FixtureServer, ServerSpec, StewardServer, base_config, events_of, text_of
 
@@ -36,23 +37,34 @@ def anthropic_upstream() -> Iterator[FixtureServer]:
 
 @pytest.fixture(scope="module")
 def steward_spec(openai_upstream: FixtureServer, anthropic_upstream: FixtureServer) -> ServerSpec:
-    config = base_config(None)
+    config = base_config(None, pool_size=1)
     config["providers"]["upstream-openai"] = {
-        "kind": "openai", "base_url": f"{openai_upstream.url}/v1", "api_key": "${FT_OPENAI_KEY}", "timeout_s": 30,
+        "kind": "openai",
+        "base_url": f"{openai_upstream.url}/v1",
+        "api_key": "${FT_OPENAI_KEY}",
+        "timeout_s": 30,
     }
     config["providers"]["upstream-anthropic"] = {
-        "kind": "anthropic", "base_url": anthropic_upstream.url, "api_key": "${FT_ANTHROPIC_KEY}", "timeout_s": 30,
+        "kind": "anthropic",
+        "base_url": anthropic_upstream.url,
+        "api_key": "${FT_ANTHROPIC_KEY}",
+        "timeout_s": 30,
     }
     config["models"]["gpt-fx"] = {
-        "provider": "upstream-openai", "model": "gpt-4o-fixture",
+        "provider": "upstream-openai",
+        "model": "gpt-4o-fixture",
         "price": {"input_per_mtok": 2.5, "output_per_mtok": 10},
     }
     config["models"]["claude-fx"] = {
-        "provider": "upstream-anthropic", "model": "claude-sonnet-fixture",
+        "provider": "upstream-anthropic",
+        "model": "claude-sonnet-fixture",
         "price": {"input_per_mtok": 3, "output_per_mtok": 15},
     }
     config["agents"]["claude-agent"] = {
-        "runner": "pydantic_ai", "model": "claude-fx", "tools": [], "system_prompt": "You are terse.",
+        "runner": "pydantic_ai",
+        "model": "claude-fx",
+        "tools": [],
+        "system_prompt": "You are terse.",
     }
     return ServerSpec(config, env={"FT_OPENAI_KEY": OPENAI_KEY, "FT_ANTHROPIC_KEY": ANTHROPIC_KEY})
 
@@ -94,7 +106,7 @@ def model_calls(steward: StewardServer, where: str) -> list[dict[str, Any]]:
     )
 
 
-LOOKUP_TOOL = {
+LOOKUP_TOOL: ChatCompletionFunctionToolParam = {
     "type": "function",
     "function": {"name": "lookup", "parameters": {"type": "object", "properties": {"q": {"type": "string"}}}},
 }
@@ -116,9 +128,13 @@ def test_streamed_text_passes_through_chunk_by_chunk(
     )
     upstream.queue({"text": ["Stream", "ing ", "works", "."], "usage": usage})
 
-    pieces, calls, finish = collect_stream(client.chat.completions.create(
-        model=model, messages=[{"role": "user", "content": "say something"}], stream=True,
-    ))
+    pieces, calls, finish = collect_stream(
+        client.chat.completions.create(
+            model=model,
+            messages=[{"role": "user", "content": "say something"}],
+            stream=True,
+        )
+    )
 
     assert pieces == ["Stream", "ing ", "works", "."]
     assert calls == {}
@@ -144,18 +160,24 @@ def test_streamed_tool_calls_pass_through(
     client: openai.OpenAI, openai_upstream: FixtureServer, anthropic_upstream: FixtureServer, model: str
 ) -> None:
     upstream = openai_upstream if model == "gpt-fx" else anthropic_upstream
-    upstream.queue({
-        "text": [],
-        "tool_calls": [
-            {"id": "call_a", "name": "lookup", "arguments": ["{\"q\":", " \"rust\"}"]},
-            {"id": "call_b", "name": "lookup", "arguments": ["{\"q\": \"go\"}"]},
-        ],
-    })
+    upstream.queue(
+        {
+            "text": [],
+            "tool_calls": [
+                {"id": "call_a", "name": "lookup", "arguments": ['{"q":', ' "rust"}']},
+                {"id": "call_b", "name": "lookup", "arguments": ['{"q": "go"}']},
+            ],
+        }
+    )
 
-    pieces, calls, finish = collect_stream(client.chat.completions.create(
-        model=model, messages=[{"role": "user", "content": "look up rust and go"}], tools=[LOOKUP_TOOL],
-        stream=True,
-    ))
+    pieces, calls, finish = collect_stream(
+        client.chat.completions.create(
+            model=model,
+            messages=[{"role": "user", "content": "look up rust and go"}],
+            tools=[LOOKUP_TOOL],
+            stream=True,
+        )
+    )
 
     assert "".join(pieces) == ""
     assert finish == "tool_calls"
@@ -179,14 +201,19 @@ def test_non_streamed_completion_passes_through(
 
     assert completion.choices[0].message.content == "Whole answer"
     assert completion.choices[0].finish_reason == "stop"
-    assert completion.usage is not None and completion.usage.prompt_tokens > 0
+    assert completion.usage is not None
+    assert completion.usage.prompt_tokens > 0
 
 
 def test_chat_through_an_agent_on_the_anthropic_model_records_its_model_call(
     steward: StewardServer, anthropic_upstream: FixtureServer
 ) -> None:
-    anthropic_upstream.queue({"text": ["Bonjour", " from", " the", " fixture"],
-                              "usage": {"input_tokens": 321, "output_tokens": 17}})
+    anthropic_upstream.queue(
+        {
+            "text": ["Bonjour", " from", " the", " fixture"],
+            "usage": {"input_tokens": 321, "output_tokens": 17},
+        }
+    )
 
     events = steward.chat("Greet me in French", agent="claude-agent")
 
@@ -218,10 +245,12 @@ def test_upstream_error_is_recorded_and_reported(
     openai_upstream.queue({"status": 503, "error_message": "fixture is overloaded"})
 
     with pytest.raises(openai.APIStatusError) as excinfo:
-        client.chat.completions.create(model="gpt-fx", messages=[{"role": "user", "content": "overload me"}],
-                                       stream=True)
+        client.chat.completions.create(
+            model="gpt-fx", messages=[{"role": "user", "content": "overload me"}], stream=True
+        )
 
     assert excinfo.value.status_code == 503
     assert "fixture is overloaded" in excinfo.value.message
     rows = model_calls(steward, "model = 'gpt-fx' AND status <> 'ok'")
-    assert rows and rows[-1]["status"] == "unavailable"
+    assert rows
+    assert rows[-1]["status"] == "unavailable"

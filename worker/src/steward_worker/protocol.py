@@ -18,6 +18,9 @@ __all__ = [
     "CancelMessage",
     "CoreEndpoint",
     "DoneEvent",
+    "EmbedErrorEvent",
+    "EmbedMessage",
+    "EmbeddingsEvent",
     "ErrorEvent",
     "HistoryMessage",
     "IncomingMessage",
@@ -31,6 +34,7 @@ __all__ = [
     "RunMessage",
     "RunStats",
     "ShutdownMessage",
+    "SpansEvent",
     "StatusEvent",
     "TokenEvent",
     "TraceContext",
@@ -125,8 +129,16 @@ class ShutdownMessage(_Incoming):
     type: Literal["shutdown"]
 
 
+class EmbedMessage(_Incoming):
+    """Embed texts with the local sentence-embedding model; answered by `embeddings` (or `embed_error`)."""
+
+    type: Literal["embed"]
+    id: int
+    texts: list[str] = Field(max_length=1024)
+
+
 IncomingMessage = Annotated[
-    PingMessage | RunMessage | CancelMessage | ShutdownMessage, Field(discriminator="type")
+    PingMessage | RunMessage | CancelMessage | ShutdownMessage | EmbedMessage, Field(discriminator="type")
 ]
 _INCOMING: TypeAdapter[IncomingMessage] = TypeAdapter(IncomingMessage)
 
@@ -193,6 +205,16 @@ class ErrorEvent(_Outgoing):
     message: str
 
 
+class SpansEvent(_Outgoing):
+    """Spans the run recorded in the worker (OTLP JSON span objects, each with its `scope`), sent once, just
+    before the run's `done` or `error`; `resource` is an OTLP Resource ({"attributes": [KeyValue...]})."""
+
+    type: Literal["spans"] = "spans"
+    run_id: str
+    resource: dict[str, Any]
+    spans: list[dict[str, Any]]
+
+
 class ProtocolErrorEvent(_Outgoing):
     """A line the worker could not use; the line is ignored and the worker goes on."""
 
@@ -200,10 +222,29 @@ class ProtocolErrorEvent(_Outgoing):
     message: str
 
 
-RunEvent = StatusEvent | TokenEvent | DoneEvent | ErrorEvent
+class EmbeddingsEvent(_Outgoing):
+    """Answer to `embed`: one unit-length vector per text, in order."""
+
+    type: Literal["embeddings"] = "embeddings"
+    id: int
+    vectors: list[list[float]]
+    model: str
+    dim: int
+
+
+class EmbedErrorEvent(_Outgoing):
+    """`embed` failed; `code` is `unavailable` (model not installed or not loadable) or `internal`."""
+
+    type: Literal["embed_error"] = "embed_error"
+    id: int
+    code: Literal["unavailable", "internal"]
+    message: str
+
+
+RunEvent = StatusEvent | TokenEvent | SpansEvent | DoneEvent | ErrorEvent
 """The messages that belong to one run."""
 
-OutgoingMessage = ReadyEvent | PongEvent | RunEvent | ProtocolErrorEvent
+OutgoingMessage = ReadyEvent | PongEvent | RunEvent | ProtocolErrorEvent | EmbeddingsEvent | EmbedErrorEvent
 
 
 def encode(message: OutgoingMessage) -> bytes:

@@ -15,10 +15,14 @@ from typing import Final
 
 from . import __version__
 from ._stdio import LineReader, LineTooLong, LineWriter, WriterClosed
+from ._tracing import RunTrace, resource_json
+from .embeddings import Embedder
+from .embeddings import versions as embedding_versions
 from .errors import InternalError, ProtocolError, RunError, UnknownRunner
 from .protocol import (
     CancelMessage,
     DoneEvent,
+    EmbedMessage,
     ErrorEvent,
     OutgoingMessage,
     PingMessage,
@@ -28,6 +32,7 @@ from .protocol import (
     RunEvent,
     RunMessage,
     ShutdownMessage,
+    SpansEvent,
     parse_line,
 )
 from .runners import Runner
@@ -45,6 +50,7 @@ class _Run:
     """A run in flight. `finished` is set once its `done` or `error` is written; later events are dropped."""
 
     run_id: str
+    trace: RunTrace
     task: asyncio.Task[None] | None = None
     finished: bool = False
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -59,6 +65,8 @@ class Worker:
         self._writer = writer
         self._runs: dict[str, _Run] = {}
         self._core_gone = False
+        self._embedder = Embedder()
+        self._embeds: set[asyncio.Task[None]] = set()
 
     async def serve(self) -> int:
         """Runs until stdin ends or `shutdown` arrives; returns the process exit status."""
@@ -81,6 +89,9 @@ class Worker:
             if not await self._handle_line(line):
                 break
         await self._stop_all("the worker is shutting down")
+        for task in self._embeds:
+            task.cancel()
+        self._embedder.close()
         await self._writer.close()
         return 0
 
@@ -88,6 +99,7 @@ class Worker:
         versions = {"python": platform.python_version(), "steward_worker": __version__}
         for runner in self._runners.values():
             versions.update(runner.versions())
+        versions.update(embedding_versions())
         return versions
 
     async def _handle_line(self, line: bytes) -> bool:
@@ -105,6 +117,10 @@ class Worker:
             await self._send(PongEvent(id=message.id))
         elif isinstance(message, RunMessage):
             await self._start(message)
+        elif isinstance(message, EmbedMessage):
+            task = asyncio.create_task(self._embed(message), name=f"embed-{message.id}")
+            self._embeds.add(task)
+            task.add_done_callback(self._embeds.discard)
         elif isinstance(message, CancelMessage):
             await self._cancel(message.run_id, "the run was cancelled")
         elif isinstance(message, ShutdownMessage):
@@ -116,7 +132,7 @@ class Worker:
         if message.run_id in self._runs:
             await self._send(ProtocolErrorEvent(message=f"run {message.run_id!r} is already running"))
             return
-        run = _Run(message.run_id)
+        run = _Run(message.run_id, RunTrace(message.trace.traceparent))
         self._runs[run.run_id] = run
         run.task = asyncio.create_task(self._drive(run, message), name=f"run-{run.run_id}")
 
@@ -131,7 +147,8 @@ class Worker:
             if runner is None:
                 raise UnknownRunner(message.runner, list(self._runners))
             _log.info("run %s: start (%s, agent %s)", run.run_id, message.runner, message.agent.name)
-            await runner.run(message, emit)
+            with run.trace.activated():  # the framework's spans join the core's trace
+                await runner.run(message, emit)
             if not run.finished:
                 raise InternalError(f"the {message.runner} runner ended without a result")
         except asyncio.CancelledError:
@@ -151,12 +168,19 @@ class Worker:
         finally:
             self._runs.pop(run.run_id, None)
 
+    async def _embed(self, message: EmbedMessage) -> None:
+        await self._send(await self._embedder.handle(message))
+
     async def _emit(self, run: _Run, event: RunEvent) -> None:
         async with run.lock:
             if run.finished:
                 return
             if isinstance(event, DoneEvent | ErrorEvent):
                 run.finished = True
+                # Spans go first: the core stops listening to a run once it has its `done` or `error`.
+                spans = run.trace.finish()
+                if spans:
+                    await self._send(SpansEvent(run_id=run.run_id, resource=resource_json(), spans=spans))
             await self._send(event)
 
     async def _cancel(self, run_id: str, reason: str) -> None:

@@ -16,8 +16,8 @@ constexpr size_t kMaxErrorBytes = 160;
 
 // Lists of results inside a JSON object, in the order they are looked for.
 constexpr std::string_view kListKeys[] = {"results", "items", "hits", "matches", "memories",
-                                          "messages", "documents", "stories", "entries", "data",
-                                          "records", "rows"};
+                                          "messages", "documents", "stories", "pages", "entries",
+                                          "data", "records", "rows"};
 // Fields holding an item's text, in reading order.
 constexpr std::string_view kTextKeys[] = {"content", "text", "snippet", "summary", "body",
                                           "description", "excerpt", "abstract", "answer", "fact"};
@@ -120,9 +120,18 @@ void AddItems(ToolOutcome& out, const Json& list) {
 }
 
 bool LooksLikeErrorText(const std::string& lower) {
+  // Steward's hub reports a failed call as "<error code>: message" (common/error_code.cpp), and
+  // pydantic-ai hands tool errors back to the model ending in "Fix the errors and try again."
+  static constexpr std::string_view kCodes[] = {
+      "invalid_argument:", "config_error:", "not_found:", "unauthenticated:", "permission_denied:",
+      "conflict:", "unavailable:", "deadline_exceeded:", "cancelled:", "budget_exceeded:", "internal:"};
+  for (auto code : kCodes) {
+    if (lower.starts_with(code)) return true;
+  }
   return lower.starts_with("error") || lower.starts_with("tool error") ||
          lower.starts_with("failed") || lower.starts_with("exception") ||
-         lower.find("error executing tool") != std::string::npos;
+         lower.find("error executing tool") != std::string::npos ||
+         lower.ends_with("fix the errors and try again.");
 }
 
 bool LooksLikeNothing(const std::string& lower) {
@@ -184,7 +193,10 @@ ToolOutcome ReadToolResult(std::string tool, const Json& content) {
   }
   if (LooksLikeErrorText(lower)) {
     out.state = ToolOutcome::State::kError;
-    out.error = Shorten(text, kMaxErrorBytes);
+    std::string_view message = text;
+    constexpr std::string_view kRetry = "Fix the errors and try again.";
+    if (message.ends_with(kRetry)) message.remove_suffix(kRetry.size());
+    out.error = Shorten(Trim(message), kMaxErrorBytes);
     return out;
   }
   out.state = ToolOutcome::State::kResults;

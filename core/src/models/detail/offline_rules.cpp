@@ -407,6 +407,72 @@ std::vector<PlannedCall> PlanToolCalls(const NormalizedText& text,
   return out;
 }
 
+namespace {
+
+bool IsWebTool(std::string_view name) {
+  const auto words = Words(name);
+  return !words.empty() && words.front() == "web";
+}
+
+// The query a failed call searched for, if it had one.
+std::string QueryOf(const Json& arguments) {
+  for (const char* key : {"query", "q", "search", "search_query", "keywords", "topic"}) {
+    if (const std::string v = StringField(arguments, key); !v.empty()) return v;
+  }
+  return "";
+}
+
+}  // namespace
+
+std::optional<PlannedCall> PlanFallbackCall(const NormalizedText& text,
+                                            const std::vector<OfferedTool>& tools,
+                                            const std::vector<TurnCall>& calls, sys_days today) {
+  const TurnCall* failed = nullptr;
+  for (const auto& call : calls) {
+    if (call.failed && IsWebTool(call.name)) failed = &call;
+  }
+  if (failed == nullptr) return std::nullopt;
+  // Local documents: memory first, then any other search tool that is not the web.
+  static const std::vector<ToolPattern> kLocal = {{.all = {"memory"}, .suffix = {"search"}},
+                                                  {.suffix = {"search"}}};
+  const OfferedTool* local = nullptr;
+  for (const auto& pattern : kLocal) {
+    for (const auto& tool : tools) {
+      if (!IsWebTool(tool.name) && Matches(pattern, tool)) {
+        local = &tool;
+        break;
+      }
+    }
+    if (local != nullptr) break;
+  }
+  if (local == nullptr) return std::nullopt;
+  for (const auto& call : calls) {
+    if (call.name == local->name) return std::nullopt;  // the local documents were already asked
+  }
+  ArgValues values;
+  values.range = ParseTimeRange(text, today);
+  std::vector<Span> consumed = values.range.spans;
+  if (auto url = FindUrl(text)) consumed.push_back(url->span);
+  if (auto path = FindPath(text)) consumed.push_back(path->span);
+  values.topic_words = TopicWords(text, consumed);
+  values.primary = QueryOf(failed->arguments);
+  if (values.primary.empty()) values.primary = Join(values.topic_words);
+  if (values.primary.empty()) return std::nullopt;
+  auto args = BuildArguments(local->parameters, values);
+  if (!args) return std::nullopt;
+  return PlannedCall{local->name, std::move(*args)};
+}
+
+std::string FallbackFrom(const std::vector<TurnCall>& calls) {
+  for (const auto& failed : calls) {
+    if (!failed.failed || !IsWebTool(failed.name)) continue;
+    for (const auto& later : calls) {
+      if (later.step > failed.step && !later.failed && !IsWebTool(later.name)) return failed.name;
+    }
+  }
+  return "";
+}
+
 std::optional<PlannedCall> PlanForcedCall(const NormalizedText& text, const OfferedTool& tool,
                                           sys_days today) {
   ArgValues values;

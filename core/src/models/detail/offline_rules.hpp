@@ -54,6 +54,27 @@ struct PlannedCall {
                                                      const std::vector<OfferedTool>& tools,
                                                      std::chrono::sys_days today);
 
+// A tool call made earlier in the current turn (after the user's last message) and its outcome.
+struct TurnCall {
+  std::string name;
+  Json arguments;      // object; empty when the call's arguments were not JSON
+  bool failed = false;  // its result was an error
+  size_t step = 0;      // which of the turn's assistant messages made it, from 0
+};
+
+// The fallback after a failed web tool (a tool of the "web" server: web.search, web_fetch...):
+// search the local documents instead, with the failed call's query (or the question's topic
+// words). Calls the memory search tool, else another non-web search tool, if offered and not
+// yet called this turn; std::nullopt otherwise (or when no web call failed).
+[[nodiscard]] std::optional<PlannedCall> PlanFallbackCall(const NormalizedText& text,
+                                                          const std::vector<OfferedTool>& tools,
+                                                          const std::vector<TurnCall>& calls,
+                                                          std::chrono::sys_days today);
+
+// The failed web tool whose fallback ran, when one did: a web call failed and a later step
+// called another tool that did not fail. Empty otherwise.
+[[nodiscard]] std::string FallbackFrom(const std::vector<TurnCall>& calls);
+
 // The call `tool_choice` forces ({"type":"function","function":{"name":X}}), if its arguments
 // can be built from the text; used when tool_choice names a tool or is "required".
 [[nodiscard]] std::optional<PlannedCall> PlanForcedCall(const NormalizedText& text,

@@ -46,8 +46,8 @@ bool IsExecutableFile(const std::string& path) {
 }
 
 // Only async-signal-safe calls from here on: the parent may have other threads holding locks.
-[[noreturn]] void RunChild(const char* exe, char* const* argv, char* const* envp, pid_t parent,
-                           const std::array<int, 3>& stdio, int error_fd) {
+[[noreturn]] void RunChild(const char* exe, char* const* argv, char* const* envp, const char* cwd,
+                           pid_t parent, const std::array<int, 3>& stdio, int error_fd) {
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, nullptr);
@@ -72,6 +72,11 @@ bool IsExecutableFile(const std::string& path) {
     for (int fd = 3; fd < 4096; ++fd) {
       if (fd != error_fd) close(fd);
     }
+  }
+  if (cwd != nullptr && chdir(cwd) != 0) {
+    const int err = -errno;  // negative: the directory, not the executable, was the problem
+    (void)!write(error_fd, &err, sizeof err);
+    _exit(127);
   }
   execve(exe, argv, envp);
   const int err = errno;
@@ -154,7 +159,8 @@ Result<std::unique_ptr<Subprocess>> Subprocess::Spawn(const SpawnOptions& option
   }
   // Everything the child needs is built before fork: it may not allocate afterwards.
   std::vector<std::string> env_strings;
-  for (char** entry = environ; entry != nullptr && *entry != nullptr; ++entry) {
+  for (char** entry = options.inherit_environment ? environ : nullptr; entry != nullptr && *entry != nullptr;
+       ++entry) {
     std::string_view kv(*entry);
     const std::string key(kv.substr(0, kv.find('=')));
     if (options.env.count(key) == 0) env_strings.emplace_back(kv);
@@ -204,8 +210,8 @@ Result<std::unique_ptr<Subprocess>> Subprocess::Spawn(const SpawnOptions& option
     return MakeError(ErrorCode::kUnavailable, "cannot fork: " + ErrnoText(err));
   }
   if (pid == 0) {
-    RunChild(exe->c_str(), argv.data(), envp.data(), parent, {in_pipe[0], out_pipe[1], err_pipe[1]},
-             exec_pipe[1]);
+    RunChild(exe->c_str(), argv.data(), envp.data(), options.cwd.empty() ? nullptr : options.cwd.c_str(),
+             parent, {in_pipe[0], out_pipe[1], err_pipe[1]}, exec_pipe[1]);
   }
   CloseFd(in_pipe[0]);
   CloseFd(out_pipe[1]);
@@ -224,6 +230,10 @@ Result<std::unique_ptr<Subprocess>> Subprocess::Spawn(const SpawnOptions& option
     while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
     close_all();
+    if (child_errno < 0) {
+      return MakeError(ErrorCode::kUnavailable, "cannot run `" + *exe + "` in `" + options.cwd +
+                                                    "`: " + ErrnoText(-child_errno));
+    }
     return MakeError(ErrorCode::kUnavailable,
                      "cannot run `" + *exe + "`: " + ErrnoText(child_errno));
   }

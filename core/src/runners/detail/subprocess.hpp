@@ -27,6 +27,8 @@ inline constexpr int kStatusUnknown = -1;
 struct SpawnOptions {
   std::vector<std::string> argv;           // argv[0] is resolved through PATH
   std::map<std::string, std::string> env;  // added to (or replacing in) the inherited environment
+  bool inherit_environment = true;         // false: the child sees only `env`
+  std::string cwd;                         // the child's working directory; empty: the parent's
 };
 
 // Owns a running child and the parent's ends of its three pipes. The child gets

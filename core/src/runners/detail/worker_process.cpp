@@ -231,8 +231,19 @@ void WorkerProcess::HandleStdoutLine(std::string_view line) {
     return;
   }
   const std::string& type = type_it->get_ref<const std::string&>();
-  if (type == "token" || type == "status") return HandleRunEvent(message, type, false);
+  if (type == "token" || type == "status" || type == "spans") return HandleRunEvent(message, type, false);
   if (type == "done" || type == "error") return HandleRunEvent(message, type, true);
+  if (type == "embeddings" || type == "embed_error") {
+    // An embed is tracked like a run keyed "embed:<id>" (see WorkerPool::Embed), so a worker's
+    // death fails it the same way.
+    const auto id_it = message.find("id");
+    if (id_it == message.end() || !id_it->is_number_integer()) {
+      spdlog::warn("worker {} sent `{}` without an integer `id` (ignored)", pid(), type);
+      return;
+    }
+    message["run_id"] = "embed:" + std::to_string(id_it->get<int64_t>());
+    return HandleRunEvent(message, type, true);
+  }
   if (type == "pong") {
     const auto id_it = message.find("id");
     const int64_t id = id_it != message.end() && id_it->is_number_integer() ? id_it->get<int64_t>() : -1;

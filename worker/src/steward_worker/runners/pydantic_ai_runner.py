@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import json
 import logging
 import re
 import ssl
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import AsyncExitStack
 from importlib import metadata
 from typing import Any, Final
 
+import httpx2
 from openai import AsyncOpenAI, DefaultAsyncHttpxClient
+from opentelemetry import trace as otel_trace
 from pydantic_ai import (
     Agent,
     AgentRunResult,
@@ -38,12 +41,15 @@ from pydantic_ai import (
     UserPromptPart,
 )
 from pydantic_ai import exceptions as pai_errors
+from pydantic_ai.capabilities.instrumentation import Instrumentation
 from pydantic_ai.mcp import MCPToolset
+from pydantic_ai.models.instrumented import InstrumentationSettings
 from pydantic_ai.models.openai import OpenAIChatModel
 from pydantic_ai.profiles.openai import OpenAIModelProfile
 from pydantic_ai.providers.openai_compatible import OpenAICompatibleProvider
 from pydantic_ai.toolsets import AbstractToolset
 
+from .._tracing import inject_traceparent, tool_traceparent, tracer_provider
 from ..errors import ModelError, RunCancelled, RunError, ToolError
 from ..protocol import (
     AgentSpec,
@@ -65,6 +71,8 @@ _log = logging.getLogger(__name__)
 _PROVIDER_NAME: Final = "steward"
 _ANSWER_SEPARATOR: Final = "\n\n"
 _MCP_CONNECT_TIMEOUT_S: Final = 10.0
+# The MCP SDK's own defaults for its HTTP client: 30 s per request, 5 min for a streamed answer.
+_MCP_HTTP_TIMEOUT: Final = httpx2.Timeout(30.0, read=300.0)
 _RETRIES_EXCEEDED = re.compile(r"Tool '(?P<name>.+?)' exceeded max retries count of (?P<count>\d+)")
 
 # The core's /v1 is OpenAI-compatible but not OpenAI: send plain 'system' messages and nothing that only
@@ -76,6 +84,24 @@ _PROFILE: Final = OpenAIModelProfile(openai_system_prompt_role="system")
 def _tls_context() -> ssl.SSLContext:
     """One TLS context for every HTTP client: building one loads the CA store (~50 ms), even for http://."""
     return ssl.create_default_context()
+
+
+@functools.cache
+def _instrumentation() -> Instrumentation:
+    """Pydantic AI's OpenTelemetry spans (invoke_agent, chat, execute_tool) without message content: prompts,
+    answers and tool arguments stay out of telemetry (the core records what it needs, redacted)."""
+    settings = InstrumentationSettings(
+        tracer_provider=tracer_provider(),
+        include_content=False,
+        include_binary_content=False,
+        include_model_request_parameters=False,
+    )
+    return Instrumentation(settings=settings)
+
+
+async def _traceparent_hook(request: httpx2.Request) -> None:
+    """Each /v1 call names the framework span it belongs to, so the core's model span nests under it."""
+    inject_traceparent(request.headers)
 
 
 def to_message_history(history: Sequence[HistoryMessage]) -> list[ModelMessage]:
@@ -95,7 +121,7 @@ def _build_model(model_name: str, openai_client: AsyncOpenAI) -> OpenAIChatModel
 
 
 def _build_agent(
-    spec: AgentSpec, model: OpenAIChatModel, toolsets: Sequence[AbstractToolset[Any]]
+    spec: AgentSpec, model: OpenAIChatModel, toolsets: Sequence[AbstractToolset[Any]], *, traced: bool = False
 ) -> Agent[None, str]:
     settings = ModelSettings()
     if spec.temperature is not None:
@@ -108,11 +134,40 @@ def _build_agent(
         model_settings=settings,
         retries=spec.max_retries,
         toolsets=list(toolsets),
+        capabilities=[_instrumentation()] if traced else [],
     )
 
 
-def _request_headers(request: RunMessage) -> dict[str, str]:
-    return {"traceparent": request.trace.traceparent} if request.trace.traceparent else {}
+def _traced(request: RunMessage) -> bool:
+    """Whether the core records this run (its traceparent's sampled flag)."""
+    sampled = otel_trace.get_current_span().get_span_context().trace_flags.sampled
+    return sampled and bool(request.trace.traceparent)
+
+
+def _mcp_traceparent_hook(aliases: Mapping[str, str]) -> Callable[[httpx2.Request], Awaitable[None]]:
+    """A /mcp request hook: a `tools/call` names the framework's `execute_tool` span of that tool as parent.
+
+    The MCP client sends from a task started when it connected, whose context is the run's, not the tool
+    call's; so the span is found by tool name among the run's open `execute_tool` spans.
+    """
+    trace_id = otel_trace.get_current_span().get_span_context().trace_id
+
+    async def hook(request: httpx2.Request) -> None:
+        inject_traceparent(request.headers)
+        if request.method != "POST" or not trace_id:
+            return
+        try:
+            body = json.loads(request.content)
+        except (ValueError, UnicodeDecodeError):
+            return
+        if not isinstance(body, dict) or body.get("method") != "tools/call":
+            return
+        name = str((body.get("params") or {}).get("name", ""))
+        model_facing = next((alias for alias, real in aliases.items() if real == name), name)
+        if traceparent := tool_traceparent(trace_id, model_facing):
+            request.headers["traceparent"] = traceparent
+
+    return hook
 
 
 class _Answer:
@@ -264,8 +319,12 @@ class PydanticAIRunner:
         history = to_message_history(
             [HistoryMessage(role="user", content="hi"), HistoryMessage(role="assistant", content="hi")]
         )
+        # Traced, so the instrumentation's code paths are warm too (its spans belong to no run: dropped).
         await run_warm_up_turn(
-            lambda client, toolsets: _build_agent(spec, _build_model(spec.model, client), toolsets), history
+            lambda client, toolsets: _build_agent(
+                spec, _build_model(spec.model, client), toolsets, traced=True
+            ),
+            history,
         )
 
     async def run(self, request: RunMessage, emit: Emit) -> None:
@@ -274,11 +333,12 @@ class PydanticAIRunner:
         await emit(StatusEvent(run_id=request.run_id, text="thinking…"))
         token = request.core.token.get_secret_value()
         # The core owns retries, budgets and circuit breakers for model calls: the SDK must not retry too.
-        http_client = DefaultAsyncHttpxClient(verify=_tls_context())
+        http_client = DefaultAsyncHttpxClient(
+            verify=_tls_context(), event_hooks={"request": [_traceparent_hook]}
+        )
         client = AsyncOpenAI(
             base_url=request.core.url("/v1"),
             api_key=token,
-            default_headers=_request_headers(request),
             max_retries=0,
             http_client=http_client,
         )
@@ -288,7 +348,8 @@ class PydanticAIRunner:
                 stack.push_async_callback(http_client.aclose)
                 stack.push_async_callback(client.close)
                 toolsets = await self._open_tools(request, stack, aliases)
-                agent = _build_agent(request.agent, _build_model(request.agent.model, client), toolsets)
+                model = _build_model(request.agent.model, client)
+                agent = _build_agent(request.agent, model, toolsets, traced=_traced(request))
                 async with agent.run_stream_events(
                     request.input.message,
                     message_history=to_message_history(request.input.history),
@@ -321,13 +382,15 @@ class PydanticAIRunner:
         if not patterns:
             return []
         url = request.core.url("/mcp")
-        headers = {
-            "Authorization": f"Bearer {request.core.token.get_secret_value()}",
-            **_request_headers(request),
-        }
-        toolset: MCPToolset[Any] = MCPToolset(
-            url, headers=headers, verify=_tls_context(), init_timeout=_MCP_CONNECT_TIMEOUT_S
+        mcp_http = httpx2.AsyncClient(
+            headers={"Authorization": f"Bearer {request.core.token.get_secret_value()}"},
+            verify=_tls_context(),
+            timeout=_MCP_HTTP_TIMEOUT,
+            follow_redirects=True,
+            event_hooks={"request": [_mcp_traceparent_hook(aliases)]},
         )
+        stack.push_async_callback(mcp_http.aclose)
+        toolset: MCPToolset[Any] = MCPToolset(url, http_client=mcp_http, init_timeout=_MCP_CONNECT_TIMEOUT_S)
         try:
             await stack.enter_async_context(toolset)
             listed = await toolset.list_tools()
