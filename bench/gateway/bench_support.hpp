@@ -88,6 +88,7 @@ class RawClient final {
     int64_t at_ns = 0;   // when the recv() that completed it returned
     size_t size = 0;     // payload bytes
     bool done = false;   // the payload is "data: [DONE]\n\n"
+    uint64_t read = 0;   // which recv() completed it (chunks sharing one were read together)
   };
 
   explicit RawClient(uint16_t port);  // aborts the program if it cannot connect
@@ -117,6 +118,7 @@ class RawClient final {
   std::string buf_;
   size_t pos_ = 0;
   int64_t last_fill_ns_ = 0;
+  uint64_t fills_ = 0;
 };
 
 // A POST request with a JSON body and a bearer token, keep-alive.

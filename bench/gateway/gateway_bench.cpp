@@ -1,16 +1,20 @@
 // gateway_bench: what the core adds to a model stream on /v1/chat/completions, measured with a
-// zero-delay scripted model so that everything measured is Steward's own cost.
+// scripted model so that everything measured is Steward's own cost.
 //
 // The core under test is the real one, linked in: HttpServer + the /v1 routes + ModelGateway +
 // ModelRouter + ScriptedProvider, wired as app/server.cpp wires them. The client is a raw socket
 // in this process (keep-alive, TCP_NODELAY, blocking reads), so both share one clock.
 //
 //   first token   request sent → first content chunk received, minus the provider's own time
-//                 from call to first chunk (called directly, in-process).
-//   per chunk     for content chunk k ≥ 2: client receive time − return of the server's send()
-//                 of chunk k-1 (the instant the zero-delay provider produced chunk k; see
-//                 bench_support.hpp), minus the provider's own time between chunks. Split into
-//                 core CPU (→ the server's send() of chunk k) and kernel + client wake-up.
+//                 from call to first chunk (called directly, in-process), split at the server's
+//                 send() calls (traced, see bench_support.hpp).
+//   per chunk     for content chunk k ≥ 2: client receive time − the instant chunk k was born
+//                 (zero-delay model: the return of the server's send() of chunk k-1; paced
+//                 model: the return of the provider's sleep before chunk k), minus the
+//                 provider's own time between chunks. Split at the server's send() of chunk k
+//                 into the core's CPU and the kernel + client wake-up.
+//   streams       1 and 50 concurrent, zero-delay (50 saturate a small machine: a throughput
+//                 test) and paced at kPacedDelayMs between chunks (what 50 users see).
 //   requests/s    closed loop of non-streaming one-word completions, 1 and 50 connections,
 //                 with the gateway recording nothing and, as deployed, a model_call row per call.
 //
@@ -25,7 +29,6 @@
 #include <unistd.h>
 
 #include <barrier>
-#include <mutex>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -74,6 +77,7 @@ struct Options {
   int streams = 50;            // concurrent streams in the second run
   int stream_requests = 100;   // measured streams per connection at `streams`
   int paced_requests = 20;     // measured paced streams at one stream
+  bool spin = false;           // also measure one stream with a busy-polling client (needs a spare core)
   double rps_seconds = 3;      // per requests/s measurement
   std::string pg = "postgresql://postgres@127.0.0.1:5432/postgres";  // a server to make a scratch db on
 };
@@ -110,12 +114,16 @@ Options ParseArgs(int argc, char** argv) {
     else if (key == "--requests") o.requests = number(1, 1000000);
     else if (key == "--streams") o.streams = number(1, 1000);
     else if (key == "--stream-requests") o.stream_requests = number(1, 1000000);
+    else if (key == "--paced-requests") o.paced_requests = number(1, 100000);
     else if (key == "--rps-seconds") o.rps_seconds = number(1, 600);
     else if (key == "--pg") o.pg = value;
+    else if (key == "--spin") o.spin = true;
     else {
       std::printf(
-          "usage: gateway_bench [--chunks=32] [--requests=2000] [--streams=50] [--stream-requests=40]\n"
-          "                     [--rps-seconds=3] [--pg=postgresql://postgres@127.0.0.1:5432/postgres]\n"
+          "usage: gateway_bench [--chunks=32] [--requests=2000] [--streams=50] [--stream-requests=100]\n"
+          "                     [--paced-requests=20] [--rps-seconds=3] [--spin]\n"
+          "                     [--pg=postgresql://postgres@127.0.0.1:5432/postgres]\n"
+          "  --spin: also stream with a busy-polling client (isolates the core when a core is free)\n"
           "  --pg (or STEWARD_BENCH_PG): a PostgreSQL server on which a scratch database is created and dropped\n");
       std::exit(key == "--help" || key == "-h" ? 0 : 2);
     }
@@ -241,17 +249,20 @@ struct StreamRun {
   Samples core_cpu;     //   chunk born -> server's send() entered
   Samples delivery;     //   server's send() entered -> client's recv() returned
   Samples send_call;    // the server's send() itself (kernel TCP + waking the reader)
+  Samples core_total;   // chunk born -> server's send() returned: the core's whole part
   size_t chunks = 0;
+  size_t read_together = 0;  // chunks k >= 2 that one recv() returned with chunk k-1
   double wall_s = 0;
 
   void Merge(const StreamRun& o) {
     for (auto [mine, theirs] : {std::pair{&first_token, &o.first_token}, {&ft_request, &o.ft_request},
                                 {&ft_writes, &o.ft_writes}, {&ft_delivery, &o.ft_delivery}, {&whole, &o.whole},
                                 {&hop, &o.hop}, {&core_cpu, &o.core_cpu}, {&delivery, &o.delivery},
-                                {&send_call, &o.send_call}}) {
+                                {&send_call, &o.send_call}, {&core_total, &o.core_total}}) {
       mine->Merge(*theirs);
     }
     chunks += o.chunks;
+    read_together += o.read_together;
   }
 };
 
@@ -312,10 +323,11 @@ StreamRun RunStreams(uint16_t port, const std::string& model, bool paced, bool s
           const int64_t born = paced ? cur.slept_ns : prev.returned_ns;
           if (born < prev.returned_ns || born > cur.entered_ns) Die("a chunk's birth time is out of order");
           r.hop.AddNs(got[k].at_ns - born);
-          if (getenv("BYK") && !spin && !paced && streams == 1) { static std::vector<Samples> byk(200); static std::mutex m; std::lock_guard l(m); byk[k].AddNs(got[k].at_ns - born); if (i == requests-1 && k == (size_t)chunks) for (size_t j=2;j<=k;++j) std::printf("k=%zu p50 %.1f\n", j, byk[j].Percentile(0.5)); }
           r.core_cpu.AddNs(cur.entered_ns - born);
           r.delivery.AddNs(got[k].at_ns - cur.entered_ns);
           r.send_call.AddNs(cur.returned_ns - cur.entered_ns);
+          r.core_total.AddNs(cur.returned_ns - born);
+          if (got[k].read == got[k - 1].read) ++r.read_together;
         }
         r.chunks += static_cast<size_t>(chunks);
         base += sends_per_answer;
@@ -388,7 +400,10 @@ void PrintStreams(const std::string& title, StreamRun& run, InProcess& direct, b
   Row("  born -> server send() (core CPU: JSON, SSE, sink)", run.core_cpu);
   Row("  server send() -> client recv() (kernel, wake-up)", run.delivery);
   Row("  (the server's send() call itself)", run.send_call);
+  Row("  born -> server send() returned (the core's own part)", run.core_total);
   AddedRow("per chunk, added by the core (- direct provider)", run.hop, direct.between);
+  std::printf("  %-56s %.1f%%\n", "chunks read in one recv() with the previous chunk",
+              run.hop.size() ? 100.0 * static_cast<double>(run.read_together) / static_cast<double>(run.hop.size()) : 0);
   if (whole) Row("whole answer (request -> [DONE])", run.whole);
 }
 
@@ -501,8 +516,10 @@ int Main(int argc, char** argv) {
   Row("ModelGateway in-process (no HTTP): between chunks", in_gateway.between);
 
   const std::string n_streams = std::to_string(opt.streams) + " concurrent streams";
-  StreamRun one_spin = RunStreams(plain->port, "replay", false, true, 1, opt.requests, opt.chunks);
-  PrintStreams("1 stream, zero-delay model, busy-polling client", one_spin, provider, true);
+  if (opt.spin) {
+    StreamRun one_spin = RunStreams(plain->port, "replay", false, true, 1, opt.requests, opt.chunks);
+    PrintStreams("1 stream, zero-delay model, busy-polling client", one_spin, provider, true);
+  }
   StreamRun one = RunStreams(plain->port, "replay", false, false, 1, opt.requests, opt.chunks);
   PrintStreams("1 stream, zero-delay model, blocking client", one, provider, true);
   StreamRun many = RunStreams(plain->port, "replay", false, false, opt.streams, opt.stream_requests, opt.chunks);
@@ -512,7 +529,7 @@ int Main(int argc, char** argv) {
   PrintStreams("1 stream, model pacing " + pace + ", blocking client", paced_one, provider, false);
   StreamRun paced_many = RunStreams(plain->port, "paced", true, false, opt.streams, 2, opt.chunks);
   PrintStreams(n_streams + ", model pacing " + pace + ", blocking clients", paced_many, provider, false);
-  StreamRun recorded = RunStreams(recording->port, "replay", false, false, 1, opt.requests / 4 + 1, opt.chunks);
+  StreamRun recorded = RunStreams(recording->port, "replay", false, false, 1, opt.requests / 10 + 1, opt.chunks);
   std::printf("\n1 stream, zero-delay model, model_call recorded in PostgreSQL (as deployed)\n");
   Row("first token", recorded.first_token);
   Row("per chunk (born -> received)", recorded.hop);
@@ -530,15 +547,16 @@ int Main(int argc, char** argv) {
 
   std::printf("\ntarget: core hop <= %.0f µs p50, <= %.0f µs p99 at one stream (per chunk, added by the core)\n",
               kTargetP50Us, kTargetP99Us);
-  auto verdict = [&](const std::string& label, StreamRun& run) {
-    const double p50 = run.hop.Percentile(0.5) - provider.between.Percentile(0.5);
-    const double p99 = run.hop.Percentile(0.99) - provider.between.Percentile(0.99);
-    std::printf("  %-44s p50 %7.1f µs %-8s p99 %7.1f µs %s\n", label.c_str(), p50, Verdict(p50, kTargetP50Us), p99,
+  auto verdict = [&](const std::string& label, Samples& hop) {
+    const double p50 = hop.Percentile(0.5) - provider.between.Percentile(0.5);
+    const double p99 = hop.Percentile(0.99) - provider.between.Percentile(0.99);
+    std::printf("  %-60s p50 %7.1f µs %-8s p99 %7.1f µs %s\n", label.c_str(), p50, Verdict(p50, kTargetP50Us), p99,
                 Verdict(p99, kTargetP99Us));
   };
-  verdict("zero-delay model, busy-polling client", one_spin);
-  verdict("zero-delay model, blocking client", one);
-  verdict("model pacing " + pace + ", blocking client", paced_one);
+  verdict("zero-delay model: born -> received", one.hop);
+  verdict("zero-delay model: born -> server send() returned", one.core_total);
+  verdict("paced model: born -> received", paced_one.hop);
+  verdict("paced model: born -> server send() returned", paced_one.core_total);
   std::printf("load average at end %s\n", LoadAverage().c_str());
 
   plain->http.Stop();

@@ -82,7 +82,9 @@ def load_average() -> str:
 
 
 @contextlib.contextmanager
-def steward_server(binary: Path, python: Path, pg: str | None, workdir: Path) -> Iterator[tuple[str, str, dict]]:
+def steward_server(
+    binary: Path, python: Path, pg: str | None, workdir: Path
+) -> Iterator[tuple[str, str, dict]]:
     """A running `steward serve`; yields (url, owner token, environment for the CLI)."""
     port = free_port()
     (workdir / "script.yaml").write_text(f'responses:\n  - content: "{ANSWER}"\n')
@@ -100,7 +102,9 @@ def steward_server(binary: Path, python: Path, pg: str | None, workdir: Path) ->
     if pg:
         psql(pg, f"CREATE DATABASE {db_name}")
     home = workdir / "home"
-    env = dict(os.environ, STEWARD_HOME=str(home), STEWARD_WORKER_PYTHON=str(python), STEWARD_LOG_LEVEL="warn")
+    env = dict(
+        os.environ, STEWARD_HOME=str(home), STEWARD_WORKER_PYTHON=str(python), STEWARD_LOG_LEVEL="warn"
+    )
     log = (workdir / "serve.log").open("w")
     url = f"http://127.0.0.1:{port}"
     server = subprocess.Popen(
@@ -113,12 +117,16 @@ def steward_server(binary: Path, python: Path, pg: str | None, workdir: Path) ->
         deadline = time.monotonic() + 120
         while True:
             if server.poll() is not None:
-                raise RuntimeError(f"steward serve exited with {server.returncode}: {tail(workdir / 'serve.log')}")
+                raise RuntimeError(
+                    f"steward serve exited with {server.returncode}: {tail(workdir / 'serve.log')}"
+                )
             with contextlib.suppress(httpx.HTTPError):
                 if httpx.get(url + "/healthz", timeout=1).status_code == 200:
                     break
             if time.monotonic() > deadline:
-                raise RuntimeError(f"steward serve did not become healthy in 120 s: {tail(workdir / 'serve.log')}")
+                raise RuntimeError(
+                    f"steward serve did not become healthy in 120 s: {tail(workdir / 'serve.log')}"
+                )
             time.sleep(0.2)
         token = (home / "token").read_text().strip()
         yield url, token, dict(env, STEWARD_URL=url)
@@ -190,7 +198,9 @@ def run_process(argv: list[str], env: dict, expect: str | None) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steward", type=Path, default=Path(os.environ.get("STEWARD_BIN", REPO / "build/core/steward")))
+    parser.add_argument(
+        "--steward", type=Path, default=Path(os.environ.get("STEWARD_BIN", REPO / "build/core/steward"))
+    )
     parser.add_argument("--python", type=Path, default=REPO / ".venv/bin/python", help="the workers' Python")
     parser.add_argument(
         "--pg",
@@ -202,12 +212,14 @@ def main() -> int:
     args = parser.parse_args()
     pg = None if args.pg == "embedded" else args.pg
     if not args.steward.exists():
-        print(f"whole_path: no steward binary at {args.steward} (build it, or pass --steward)", file=sys.stderr)
+        print(
+            f"whole_path: no steward binary at {args.steward} (build it, or pass --steward)", file=sys.stderr
+        )
         return 2
 
     workdir = Path(tempfile.mkdtemp(prefix="steward-whole-path-"))
     try:
-        print(f"whole_path: CLI -> core -> worker -> model -> core -> CLI, zero-delay scripted model, n={args.n}")
+        print(f"whole_path: CLI -> core -> worker -> model -> core -> CLI, zero-delay model, n={args.n}")
         print(f"{os.cpu_count()} cores, load average at start {load_average()}, database {pg or 'embedded'}")
         with steward_server(args.steward, args.python, pg, workdir) as (url, token, cli_env):
             cli = [str(args.steward), "chat", "-q", "hi"]

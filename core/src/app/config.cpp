@@ -16,6 +16,8 @@
 #include "app/detail/config_mcp.hpp"
 #include "app/detail/config_reader.hpp"
 #include "app/tool_servers.hpp"
+#include "app/detail/memory_config.hpp"
+#include "app/detail/policy_config.hpp"
 #include "app/detail/telemetry_config.hpp"
 #include "app/detail/tools_config.hpp"
 
@@ -43,8 +45,14 @@ using detail::Scalar;
 // and running with the example behave the same.
 constexpr std::string_view kResearcherPrompt =
     "You are Steward's researcher. Answer the user's question using the tools you have.\n"
-    "Search memory and earlier conversations before guessing; cite what you used as [n].\n"
-    "If you cannot finish with the tools you have, say what is missing.\n";
+    "Search memory (memory.search) and earlier conversations before the web or guessing;\n"
+    "cite the memory items you used as [n] with their title and source.\n"
+    "If you cannot finish with the tools you have, do what you can, say what is missing, and end\n"
+    "your answer with a tool-gap report: a ```steward-tool-gap fenced block holding JSON {\"task\",\n"
+    "\"missing_tools\": [{\"name\", \"description\", \"inputs\", \"outputs\", \"estimated_risk\"}],\n"
+    "\"existing_tools_checked\": [{\"name\", \"evidence\"}], \"proposed_mcp_server\": {\"name\",\n"
+    "\"description\", \"tools\"}} (docs/tool-gap-report.schema.json).\n"
+    "A call may wait for the user's approval; if it is denied, do not retry it: say it was not done.\n";
 
 constexpr std::string_view kOpenAiDefaultUrl = "https://api.openai.com/v1";
 constexpr std::string_view kAnthropicDefaultUrl = "https://api.anthropic.com";
@@ -367,7 +375,7 @@ constexpr Section kSections[] = {
     {"default_agent", ParseDefaultAgent},
     {"tools", detail::ParseToolsSection},
     {"files", detail::ParseFiles}, {"mcp_servers", detail::ParseMcpServers},
-    {"policy", nullptr},           {"memory", nullptr},
+    {"policy", detail::ParsePolicySection},           {"memory", detail::ParseMemorySection},
     {"budgets", nullptr},          {"telemetry", detail::ParseTelemetrySection}, {"workflows", nullptr},
     {"schedules", nullptr},        {"ui", nullptr},
 };

@@ -12,11 +12,13 @@
 #include <vector>
 
 #include "common/result.hpp"
+#include "memory/memory_config.hpp"
 #include "models/provider_config.hpp"
 #include "runners/agent_config.hpp"
 #include "telemetry/telemetry_config.hpp"
 #include "tools/builtin/builtin_config.hpp"
 #include "tools/mcp_server_config.hpp"
+#include "tools/risk_policy.hpp"
 
 namespace steward::app {
 
@@ -52,6 +54,8 @@ struct Config {
   ::steward::tools::builtin::BuiltinToolsConfig tools;  // the `tools:` section (web, email)
   ::steward::telemetry::TelemetryConfig telemetry;      // the `telemetry:` section
   FilesConfig files;                                    // the `files:` section
+  ::steward::memory::MemoryConfig memory;               // the `memory:` section
+  ::steward::tools::RiskPolicyConfig policy;            // the `policy:` section
   // The `mcp_servers:` section, in file order. A file lists exactly its servers; with no file,
   // DefaultConfig() adds the bundled filesystem server `fs` when node and it are installed.
   std::vector<::steward::tools::McpServerConfig> mcp_servers;
@@ -68,7 +72,7 @@ EnvLookup ProcessEnv();
 // resolved against the file's directory; `source` is the file's absolute path. A file that
 // defines none of providers/models/agents gets DefaultConfig()'s; one that defines any of them
 // gets exactly what it defines. Unknown keys are errors, except in the top-level sections
-// reserved for later features (policy, memory, budgets, workflows,
+// reserved for later features (memory, budgets, workflows,
 // schedules, ui), which are accepted and ignored for now.
 [[nodiscard]] Result<Config> LoadConfigFile(const std::filesystem::path& path, const EnvLookup& env);
 

@@ -238,7 +238,6 @@ default_agent: helper
 TEST(LoadConfig, ReservedSectionsAreAcceptedAndIgnored) {
   const Result<Config> config = Load(R"(
 mcp_servers: {fs: {command: npx, args: [x]}}
-policy: {default: deny}
 memory: {embedder: local}
 budgets: [1, 2]
 workflows: {}

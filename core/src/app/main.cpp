@@ -12,8 +12,11 @@
 #include "app/config.hpp"
 #include "app/doctor.hpp"
 #include "app/home.hpp"
+#include "app/ingest_command.hpp"
+#include "app/memory_command.hpp"
 #include "app/server.hpp"
 #include "app/tools_command.hpp"
+#include "app/approvals_command.hpp"
 #include "app/trace_command.hpp"
 #include "telemetry/logging.hpp"
 
@@ -163,6 +166,46 @@ int Tools(const std::string& config_flag, bool as_json) {
   return app::RunToolsCommand(conn->url, conn->token, as_json, std::cout, std::cerr);
 }
 
+// `steward approvals`, `approve`, `deny`, `tools gaps` (app/approvals_command.hpp).
+struct ApprovalFlags {
+  std::string id;
+  std::string note;
+  bool all = false;
+  bool json = false;
+};
+
+int Approvals(const std::string& config_flag, const ApprovalFlags& flags, int decision) {
+  auto conn = Connect(config_flag);
+  if (!conn.ok()) return Fail(conn.error());
+  if (decision == 0) return app::RunApprovalsCommand(conn->url, conn->token, flags.all, flags.json, std::cout, std::cerr);
+  return app::RunDecideCommand(conn->url, conn->token, flags.id, decision > 0, flags.note, std::cout, std::cerr);
+}
+
+int ToolGaps(const std::string& config_flag, bool as_json) {
+  auto conn = Connect(config_flag);
+  if (!conn.ok()) return Fail(conn.error());
+  return app::RunToolGapsCommand(conn->url, conn->token, as_json, std::cout, std::cerr);
+}
+
+int MemorySearch(const std::string& config_flag, app::MemorySearchFlags flags, const std::vector<std::string>& words) {
+  for (const auto& w : words) flags.query += (flags.query.empty() ? "" : " ") + w;
+  auto conn = Connect(config_flag);
+  if (!conn.ok()) return Fail(conn.error());
+  return app::RunMemorySearchCommand(conn->url, conn->token, flags, std::cout, std::cerr);
+}
+
+// Exit status 1 when any file failed: the batch completed, but not everything is in memory.
+int Ingest(const std::string& config_flag, app::IngestCommandOptions options, bool no_recursive) {
+  options.recursive = !no_recursive;
+  auto conn = Connect(config_flag);
+  if (!conn.ok()) return Fail(conn.error());
+  options.base_url = conn->url;
+  options.token = conn->token;
+  auto outcome = app::RunIngest(options);
+  if (!outcome.ok()) return Fail(outcome.error());
+  return outcome->failed > 0 ? 1 : 0;
+}
+
 int Trace(const std::string& config_flag, const std::string& run_id) {
   auto conn = Connect(config_flag);
   if (!conn.ok()) return Fail(conn.error());
@@ -202,8 +245,44 @@ int main(int argc, char** argv) {
   bool tools_json = false;
   auto* tools = cli.add_subcommand("tools", "list the tools agents can use and the health of their servers");
   tools->add_flag("--json", tools_json, "print the raw answer of GET /api/tools");
+  bool gaps_json = false;
+  auto* tools_gaps = tools->add_subcommand("gaps", "tool-gap reports: what agents could not do with their tools");
+  tools_gaps->add_flag("--json", gaps_json, "print the raw answer of GET /api/tool-gaps");
 
-  for (auto* sub : {serve, chat, doctor, sessions, trace, tools}) {
+  ApprovalFlags approval_flags;
+  auto* approvals = cli.add_subcommand("approvals", "tool calls waiting for your approval");
+  approvals->add_flag("--all", approval_flags.all, "every approval, decided ones too (newest first)");
+  approvals->add_flag("--json", approval_flags.json, "print the raw answer of GET /api/approvals");
+  auto* approve = cli.add_subcommand("approve", "approve a waiting tool call: it runs once, as shown");
+  auto* deny = cli.add_subcommand("deny", "deny a waiting tool call: it does not run");
+  for (auto* sub : {approve, deny}) {
+    sub->add_option("id", approval_flags.id, "the approval id (from `steward approvals` or the chat)")->required();
+    sub->add_option("--note", approval_flags.note, "why, recorded with the decision");
+  }
+
+  app::MemorySearchFlags memory_flags;
+  std::vector<std::string> memory_words;
+  auto* memory = cli.add_subcommand("memory", "long-term memory");
+  memory->require_subcommand(1);
+  auto* memory_search = memory->add_subcommand("search", "hybrid search of notes, documents and conversations");
+  memory_search->add_option("query", memory_words, "what to look for (dates and key:value terms become filters)")
+      ->required();
+  memory_search->add_flag("--explain", memory_flags.explain, "show the plan: paths, filters, SQL and timings");
+  memory_search->add_option("--limit", memory_flags.limit, "most results (1-100, default 10)");
+  memory_search->add_option("--mode", memory_flags.mode, "auto (default), hybrid, fulltext or vector");
+  memory_search->add_flag("--json", memory_flags.json, "print the raw answer of GET /api/memory/search");
+
+  app::IngestCommandOptions ingest_options;
+  bool ingest_no_recursive = false;
+  auto* ingest = cli.add_subcommand("ingest", "add files and folders to memory (unchanged files are skipped)");
+  ingest->add_option("paths", ingest_options.paths, "files or folders (md, txt, html, pdf, docx, csv, json)")
+      ->required();
+  ingest->add_flag("--no-recursive", ingest_no_recursive, "do not descend into subfolders");
+  ingest->add_option("--include", ingest_options.include, "only files matching this glob (repeatable)");
+  ingest->add_option("--exclude", ingest_options.exclude, "skip files and folders matching this glob (repeatable)");
+  ingest->add_flag("-q,--quiet", ingest_options.quiet, "print only failures and the summary");
+
+  for (auto* sub : {serve, chat, doctor, sessions, trace, tools, tools_gaps, approvals, approve, deny, memory_search, ingest}) {
     sub->add_option("--config", config_flag, "configuration file");
   }
   CLI11_PARSE(cli, argc, argv);
@@ -216,7 +295,13 @@ int main(int argc, char** argv) {
   if (chat->parsed()) return Chat(chat_flags);
   if (sessions->parsed()) return Sessions(config_flag);
   if (trace->parsed()) return Trace(config_flag, trace_run);
+  if (tools_gaps->parsed()) return ToolGaps(config_flag, gaps_json);
   if (tools->parsed()) return Tools(config_flag, tools_json);
+  if (approvals->parsed()) return Approvals(config_flag, approval_flags, 0);
+  if (approve->parsed()) return Approvals(config_flag, approval_flags, 1);
+  if (deny->parsed()) return Approvals(config_flag, approval_flags, -1);
+  if (memory_search->parsed()) return MemorySearch(config_flag, memory_flags, memory_words);
+  if (ingest->parsed()) return Ingest(config_flag, ingest_options, ingest_no_recursive);
   if (doctor->parsed()) return app::RunDoctor(config_flag, std::cout);
   return 0;
 }

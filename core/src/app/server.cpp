@@ -1,6 +1,7 @@
 #include "app/server.hpp"
 
 #include "app/home.hpp"
+#include "app/memory_setup.hpp"
 #include "app/tool_servers.hpp"
 #include "app/tracing_setup.hpp"
 
@@ -13,6 +14,8 @@
 #include "gateway/api.hpp"
 #include "gateway/auth.hpp"
 #include "gateway/http_server.hpp"
+#include "memory/ingest/crawler.hpp"
+#include "memory/ingest/ingester.hpp"
 #include "memory/memory_tool_provider.hpp"
 #include "memory/session_store.hpp"
 #include "models/model_gateway.hpp"
@@ -24,9 +27,12 @@
 #include "telemetry/logging.hpp"
 #include "telemetry/span_store.hpp"
 #include "telemetry/tracer.hpp"
+#include "tools/approval_gate.hpp"
+#include "tools/approval_store.hpp"
 #include "tools/builtin/builtin_tools.hpp"
 #include "tools/mcp_endpoint.hpp"
 #include "tools/mcp_hub.hpp"
+#include "tools/risk_policy.hpp"
 #include "tools/tool_registry.hpp"
 
 namespace steward::app {
@@ -41,9 +47,17 @@ struct Server::Parts {
   std::unique_ptr<store::EmbeddedPostgres> embedded_pg;
   std::unique_ptr<store::Database> db;
   std::unique_ptr<memory::SessionStore> sessions;
+  std::atomic<runners::WorkerPool*> embed_pool{nullptr};  // `workers` once started, for local embeddings
+  std::unique_ptr<memory::MemoryIndex> memory;
+  std::unique_ptr<memory::ingest::MemoryIndexSink> ingest_sink;
+  std::unique_ptr<memory::ingest::Ingester> ingester;  // `steward ingest` and the crawler
+  std::unique_ptr<memory::ingest::Crawler> crawler;    // memory.ingest.folders; null when none
   std::shared_ptr<telemetry::Tracer> tracer;  // installed process-wide; null when tracing is off
   std::unique_ptr<telemetry::SpanStore> spans;
   std::unique_ptr<models::ModelGateway> models;
+  std::unique_ptr<tools::RiskPolicy> policy;             // `tools` holds pointers to these three,
+  std::unique_ptr<tools::PgApprovalStore> approval_store;  // so they are declared before it
+  std::unique_ptr<tools::ApprovalGate> approvals;
   std::unique_ptr<tools::ToolRegistry> tools;
   std::unique_ptr<tools::McpEndpoint> mcp;
   std::unique_ptr<tools::McpHub> mcp_servers;  // registers into `tools`, so declared after it
@@ -112,6 +126,23 @@ Status StartStorage(Server::Parts& p) {
   return Status::Ok();
 }
 
+// The risk policy and the approval gate every tool call through the registry passes.
+Status StartApprovals(Server::Parts& p) {
+  tools::RiskPolicyConfig policy = p.options.config.policy;
+  if (policy.scratch_dir.empty()) policy.scratch_dir = p.options.home / "scratch";
+  std::error_code ec;
+  fs::create_directories(policy.scratch_dir, ec);
+  if (ec) spdlog::warn("cannot create the scratch folder {}: {}", policy.scratch_dir.string(), ec.message());
+  p.policy = std::make_unique<tools::RiskPolicy>(policy);
+  p.approval_store = std::make_unique<tools::PgApprovalStore>(*p.db);
+  tools::ApprovalGateOptions options;
+  options.timeout = policy.approval_timeout;
+  p.approvals = std::make_unique<tools::ApprovalGate>(*p.approval_store, options);
+  if (auto recovered = p.approvals->RecoverAfterRestart(); !recovered.ok()) return recovered.error();
+  p.tools->SetRiskPolicy(p.policy.get(), p.approvals.get());
+  return Status::Ok();
+}
+
 Status StartModelsAndTools(Server::Parts& p) {
   const Config& config = p.options.config;
   for (const auto& provider : config.providers) telemetry::RegisterSecret(provider.api_key);
@@ -119,7 +150,13 @@ Status StartModelsAndTools(Server::Parts& p) {
   if (!router.ok()) return router.error();
   p.models = std::make_unique<models::ModelGateway>(std::move(*router), p.db.get());
   p.tools = std::make_unique<tools::ToolRegistry>();
-  STEWARD_RETURN_IF_ERROR(p.tools->Register(std::make_shared<memory::MemoryToolProvider>(*p.db)));
+  STEWARD_RETURN_IF_ERROR(StartApprovals(p));
+  auto memory_index = OpenMemoryIndex(config.memory, *p.db, p.embed_pool);
+  if (!memory_index.ok()) return memory_index.error();
+  p.memory = std::move(*memory_index);
+  p.ingest_sink = std::make_unique<memory::ingest::MemoryIndexSink>(*p.memory);
+  p.ingester = std::make_unique<memory::ingest::Ingester>(*p.db, *p.ingest_sink, config.memory.ingest.options);
+  STEWARD_RETURN_IF_ERROR(p.tools->Register(std::make_shared<memory::MemoryToolProvider>(*p.db, p.memory.get())));
   std::vector<std::string> mcp_names;  // an MCP server configured under a built-in's name wins
   for (const auto& server : config.mcp_servers) mcp_names.push_back(server.name);
   STEWARD_RETURN_IF_ERROR(tools::builtin::RegisterBuiltinTools(*p.tools, *p.db, config.tools, mcp_names));
@@ -143,8 +180,12 @@ Status StartHttp(Server::Parts& p) {
   p.api.models = p.models.get();
   p.api.tools = p.tools.get();
   p.api.mcp = p.mcp.get();
+  p.api.approvals = p.approvals.get();
+  p.api.db = p.db.get();
   p.api.mcp_servers = p.mcp_servers.get();
   p.api.spans = p.spans.get();
+  p.api.memory = p.memory.get();
+  p.api.ingest = p.ingester.get();
   Server::Parts* parts = &p;
   p.api.health = [parts]() -> nlohmann::json {
     nlohmann::json workers = nlohmann::json::array();
@@ -161,8 +202,11 @@ Status StartHttp(Server::Parts& p) {
   gateway::RegisterChatRoutes(*p.http, p.api);
   gateway::RegisterOpenAiRoutes(*p.http, p.api);
   gateway::RegisterMcpRoutes(*p.http, p.api);
+  gateway::RegisterApprovalRoutes(*p.http, p.api);
   gateway::RegisterToolsRoutes(*p.http, p.api);
   gateway::RegisterTraceRoutes(*p.http, p.api);
+  gateway::RegisterMemoryRoutes(*p.http, p.api);
+  gateway::RegisterIngestRoutes(*p.http, p.api);
   gateway::HttpServerOptions http_options;
   http_options.host = listen->first;
   http_options.port = listen->second;
@@ -184,6 +228,7 @@ Status StartWorkersAndChat(Server::Parts& p) {
   auto pool = runners::WorkerPool::Start(options);
   if (!pool.ok()) return pool.error();
   p.workers = std::move(*pool);
+  p.embed_pool.store(p.workers.get(), std::memory_order_release);
 
   engine::ChatServiceOptions chat;
   for (const auto& [name, agent] : config.agents) chat.agents[name] = agent;
@@ -218,6 +263,10 @@ Result<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
   STEWARD_RETURN_IF_ERROR(StartModelsAndTools(p));
   STEWARD_RETURN_IF_ERROR(StartHttp(p));
   STEWARD_RETURN_IF_ERROR(StartWorkersAndChat(p));
+  // After the workers: the local embedder runs in them.
+  if (!p.options.config.memory.ingest.folders.empty()) {
+    p.crawler = std::make_unique<memory::ingest::Crawler>(*p.ingester, p.options.config.memory.ingest.folders);
+  }
   p.ready = true;
   p.api.ready.store(true, std::memory_order_release);
   spdlog::info("steward listening on {} (home {}, started in {:.0f} ms)", p.url, p.options.home.string(),
@@ -238,10 +287,14 @@ void Server::Stop() {
   p.ready = false;
   p.api.ready = false;
   if (p.chat) p.chat->BeginShutdown();  // runs cut short from here on are recorded cancelled
+  if (p.crawler) p.crawler->Stop();  // a crawl in progress ends at its next file boundary
+  if (p.approvals) p.approvals->Shutdown();  // calls waiting for a decision are denied and return
   if (p.http) p.http->Stop();  // no new requests; open streams see their socket close
   if (p.workers) p.workers->Shutdown();  // fails in-flight runs, which records them as cancelled
   if (p.mcp_servers) p.mcp_servers->Stop();  // no run is left to call them
   p.chat.reset();
+  p.embed_pool.store(nullptr, std::memory_order_release);
+  p.memory.reset();  // joins the background embedder (its worker calls were failed above)
   p.workers.reset();
   if (p.tracer) {
     // Spans of the runs just cancelled are in the queue: export them while the database is up.

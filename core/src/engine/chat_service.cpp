@@ -9,6 +9,7 @@
 #include "telemetry/logging.hpp"
 #include "telemetry/tracer.hpp"
 #include "telemetry/worker_spans.hpp"
+#include "tools/tool_gap.hpp"
 
 namespace steward::engine {
 
@@ -83,6 +84,7 @@ Result<std::shared_ptr<LiveRun>> ChatService::Start(const ChatTurnRequest& reque
   identity.trace_id = root.context().trace_id;
   identity.root_span_id = root.context().span_id;
   identity.tools = agent.tools;
+  identity.risk_threshold = agent.risk_threshold;
 
   // Taken before the transaction: listing reads provider caches, never the network.
   std::vector<tools::ToolInfo> snapshot;
@@ -172,9 +174,13 @@ void ChatService::Finish(const std::shared_ptr<LiveRun>& run, const std::string&
                              {"factors", confidence.factors}, {"usage", usage},
                              {"cost_usd", cost_usd},          {"trace_id", run->identity().trace_id},
                              {"agent", run->identity().agent}};
+  // A tool-gap report the agent appended is stored with the answer, valid or not.
+  const std::optional<tools::ToolGapReport> gap = tools::ExtractToolGapReport(output);
+  int64_t gap_id = 0;
   auto message_id = db_.Transact([&](pqxx::work& tx) {
     const int64_t id =
         memory::SessionStore::AppendMessage(tx, run->identity().session_id, "assistant", output, metadata);
+    if (gap) gap_id = tools::InsertToolGapReport(tx, run->id(), run->identity().session_id, *gap);
     tx.exec_params(
         "UPDATE run SET status = 'succeeded', confidence = $2, stats = $3::jsonb, finished_at = now() "
         "WHERE id = $1::uuid",
@@ -193,15 +199,19 @@ void ChatService::Finish(const std::shared_ptr<LiveRun>& run, const std::string&
     run->Emit("error", {{"code", "unavailable"},
                         {"message", "the answer could not be saved: " + message_id.error().message}});
   } else {
-    run->Emit("done", {{"message_id", *message_id},
-                       {"session_id", run->identity().session_id},
-                       {"confidence", confidence.score},
-                       {"factors", confidence.factors},
-                       {"summary", ConfidenceLine(true, confidence.score)},
-                       {"usage", usage},
-                       {"cost_usd", cost_usd},
-                       {"trace_id", run->identity().trace_id},
-                       {"duration_ms", duration_ms}});
+    nlohmann::json done = {{"message_id", *message_id},
+                           {"session_id", run->identity().session_id},
+                           {"confidence", confidence.score},
+                           {"factors", confidence.factors},
+                           {"summary", ConfidenceLine(true, confidence.score)},
+                           {"usage", usage},
+                           {"cost_usd", cost_usd},
+                           {"trace_id", run->identity().trace_id},
+                           {"duration_ms", duration_ms}};
+    if (gap) {
+      done["tool_gap"] = {{"id", gap_id}, {"valid", gap->valid}, {"errors", gap->errors}, {"report", gap->report}};
+    }
+    run->Emit("done", std::move(done));
   }
   runs_.Remove(run->id());
 }

@@ -36,6 +36,7 @@ struct RunIdentity {
   std::string root_span_id;        // the run's root span (`chat.run`): parent of calls without a traceparent
   std::string token;               // per-run bearer token for /v1 and /mcp
   std::vector<std::string> tools;  // globs of the tools the agent may use
+  std::string risk_threshold = "low";  // the agent's: highest tier its tool calls run without approval
 };
 
 // Totals the run accumulates while it executes; read when it finishes.

@@ -14,9 +14,12 @@
 #include "engine/run_registry.hpp"
 #include "gateway/auth.hpp"
 #include "gateway/http_server.hpp"
+#include "memory/ingest/ingester.hpp"
+#include "memory/memory_index.hpp"
 #include "memory/session_store.hpp"
 #include "models/model_gateway.hpp"
 #include "telemetry/span_store.hpp"
+#include "tools/approval_gate.hpp"
 #include "tools/mcp_endpoint.hpp"
 #include "tools/mcp_hub.hpp"
 #include "tools/tool_registry.hpp"
@@ -32,8 +35,12 @@ struct ApiContext {
   models::ModelGateway* models = nullptr;
   tools::ToolRegistry* tools = nullptr;
   tools::McpEndpoint* mcp = nullptr;
+  tools::ApprovalGate* approvals = nullptr;  // held tool calls (approval_routes.cpp)
+  store::Database* db = nullptr;             // tool-gap reports (approval_routes.cpp)
   tools::McpHub* mcp_servers = nullptr;  // health of the configured MCP servers (tools_routes.cpp)
   telemetry::SpanStore* spans = nullptr;  // runs and their traces (trace_routes.cpp)
+  memory::MemoryIndex* memory = nullptr;  // hybrid memory search (memory_routes.cpp)
+  memory::ingest::Ingester* ingest = nullptr;  // POST /api/ingest (ingest_routes.cpp)
   std::function<nlohmann::json()> health;  // body of /healthz
   // Set once every pointer above is valid; until then only /healthz answers (503 elsewhere).
   std::atomic<bool> ready{false};
@@ -45,8 +52,12 @@ struct ApiContext {
 void RegisterChatRoutes(HttpServer& server, ApiContext& ctx);
 void RegisterOpenAiRoutes(HttpServer& server, ApiContext& ctx);
 void RegisterMcpRoutes(HttpServer& server, ApiContext& ctx);
+// GET /api/approvals[/{id}], POST /api/approvals/{id}, GET /api/tool-gaps
+void RegisterApprovalRoutes(HttpServer& server, ApiContext& ctx);
 void RegisterToolsRoutes(HttpServer& server, ApiContext& ctx);  // GET /api/tools
 void RegisterTraceRoutes(HttpServer& server, ApiContext& ctx);  // GET /api/runs/{id}[/trace]
+void RegisterMemoryRoutes(HttpServer& server, ApiContext& ctx);  // GET /api/memory/search
+void RegisterIngestRoutes(HttpServer& server, ApiContext& ctx);  // POST /api/ingest (SSE)
 
 // The parent for spans of a /v1 or /mcp call: the request's W3C `traceparent` (for a run's token,
 // only one in the run's own trace), else the run's root span; invalid for an owner call without one.

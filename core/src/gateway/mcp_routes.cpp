@@ -24,6 +24,9 @@ tools::CallContext ContextFor(const Principal& principal) {
   ctx.run_id = run->id();
   ctx.session_id = run->identity().session_id;
   ctx.allowed_tools = run->identity().tools;
+  ctx.risk_threshold = run->identity().risk_threshold;
+  // A call waiting for approval gives up when its run is cancelled or has ended.
+  ctx.cancelled = [run] { return run->cancel_requested() || run->finished(); };
   // Whether the call in flight on this request started after another tool had failed (one
   // request carries one call, and its events come on this thread).
   auto after_failure = std::make_shared<bool>(false);

@@ -10,6 +10,7 @@
 
 #include <pqxx/pqxx>
 
+#include "memory/session_store.hpp"
 #include "tools/glob.hpp"
 
 namespace steward::memory {
@@ -156,7 +157,7 @@ std::vector<FusedItem> FuseRanks(const std::vector<RankedItem>& text, const std:
       const auto [it, fresh] = index.try_emplace(list[r].item_id, fused.size());
       if (fresh) fused.push_back(FusedItem{list[r].item_id, list[r].chunk_id, 0, std::nullopt, std::nullopt});
       FusedItem& f = fused[it->second];
-      f.rrf += weight / (k + static_cast<double>(r + 1));
+      f.rrf += weight * list[r].weight / (k + static_cast<double>(r + 1));
       (is_text ? f.text_rank : f.vector_rank) = static_cast<int>(r + 1);
     }
   };
@@ -216,11 +217,11 @@ Result<SearchResponse> ExecuteSearch(const QueryPlan& plan, const SearchBackend&
       const auto run = [&](const std::string& tsquery) {
         const std::string sql =
             "SELECT c.id, c.item_id, ts_rank_cd(c.search, q) AS r FROM memory_chunk c"
-            " JOIN memory_item i ON i.id = c.item_id, " + tsquery + " AS q"
+            " JOIN memory_item i ON i.id = c.item_id, " + tsquery + " AS q(q)"
             " WHERE c.search @@ q" + where + " ORDER BY r DESC, c.id LIMIT $3";
         std::vector<RankedItem> chunks;
         for (const auto& row : tx.exec_params(sql, params, plan.text_query, depth * 2)) {
-          chunks.push_back({row[1].as<int64_t>(), row[0].as<int64_t>(), row[2].as<double>()});
+          chunks.push_back({row[1].as<int64_t>(), row[0].as<int64_t>(), row[2].as<double>(), 1.0});
         }
         if (explain) c.sql.push_back({{"step", "fulltext"}, {"sql", sql}});
         return BestPerItem(chunks);
@@ -231,7 +232,9 @@ Result<SearchResponse> ExecuteSearch(const QueryPlan& plan, const SearchBackend&
         auto relaxed = run("(SELECT NULLIF(replace(websearch_to_tsquery('english', $2)::text, '&', '|'), '')::tsquery)");
         std::unordered_set<int64_t> have;
         for (const auto& r : c.text) have.insert(r.item_id);
+        // Matching some of the words is weaker evidence than matching all of them.
         for (auto& r : relaxed) {
+          r.weight = 0.5;
           if (have.insert(r.item_id).second) c.text.push_back(r);
         }
         c.notes.push_back("fulltext: fewer than " + std::to_string(plan.limit) +
@@ -372,7 +375,7 @@ Result<SearchResponse> ExecuteSearch(const QueryPlan& plan, const SearchBackend&
         " SELECT NULL, 'search', $1, NULLIF($2, '')::uuid"
         " UNION ALL SELECT unnest($3::bigint[]), 'read', $1, NULLIF($2, '')::uuid",
         plan.text_query.empty() ? filters.dump() : plan.text_query,
-        ctx.run_id.size() == 36 ? ctx.run_id : std::string(), IdArray(returned));
+        IsUuid(ctx.run_id) ? ctx.run_id : std::string(), IdArray(returned));
     return c;
   });
   if (!collected.ok()) return collected.error();

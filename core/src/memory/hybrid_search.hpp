@@ -22,6 +22,7 @@ struct RankedItem {
   int64_t item_id = 0;
   int64_t chunk_id = 0;
   double raw = 0;  // the path's own score (ts_rank_cd, cosine similarity)
+  double weight = 1.0;  // multiplies the path weight (e.g. 0.5 for relaxed any-word matches)
 };
 
 struct FusedItem {
@@ -31,8 +32,8 @@ struct FusedItem {
   std::optional<int> text_rank, vector_rank;  // 1-based
 };
 
-// Reciprocal rank fusion: score = sum over paths of weight / (k + rank). Ties keep the order of
-// first appearance. `text` and `vector` may be empty.
+// Reciprocal rank fusion: score = sum over paths of weight * item.weight / (k + rank). Ties keep
+// the order of first appearance. `text` and `vector` may be empty.
 [[nodiscard]] std::vector<FusedItem> FuseRanks(const std::vector<RankedItem>& text,
                                                const std::vector<RankedItem>& vector, double text_weight,
                                                double vector_weight, double k);

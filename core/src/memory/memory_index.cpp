@@ -32,6 +32,16 @@ const char* ToString(IndexOutcome outcome) {
   return "added";
 }
 
+json ToJson(const SearchHit& hit) {
+  json j{{"item_id", hit.item_id},       {"chunk_id", hit.chunk_id},     {"type", hit.type},
+         {"title", hit.title},           {"source", hit.source},         {"excerpt", hit.excerpt},
+         {"created_at", hit.created_at}, {"updated_at", hit.updated_at}, {"score", hit.score},
+         {"metadata", hit.metadata.is_discarded() ? json::object() : hit.metadata}};
+  if (hit.text_rank) j["text_rank"] = *hit.text_rank;
+  if (hit.vector_rank) j["vector_rank"] = *hit.vector_rank;
+  return j;
+}
+
 class MemoryIndex::Impl {
  public:
   Impl(store::Database& db, std::shared_ptr<Embedder> embedder, MemoryIndexOptions options)
@@ -156,7 +166,7 @@ std::optional<std::vector<std::vector<float>>> MemoryIndex::Impl::TryEmbed(const
 
 void MemoryIndex::Impl::AddToAnn(const std::vector<std::pair<int64_t, std::vector<float>>>& vectors) {
   if (!ann_ || vectors.empty()) return;
-  const Status s = vectors.size() > 256 ? ann_->UpsertMany(vectors, 2) : [&] {
+  const Status s = vectors.size() > 256 ? ann_->UpsertMany(vectors, 2) : [&]() -> Status {
     for (const auto& [id, v] : vectors) STEWARD_RETURN_IF_ERROR(ann_->Upsert(id, v));
     return Status::Ok();
   }();

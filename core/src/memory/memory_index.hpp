@@ -187,4 +187,8 @@ class MemoryIndex final {
 
 [[nodiscard]] const char* ToString(IndexOutcome outcome);
 
+// {item_id, chunk_id, type, title, source, excerpt, created_at, updated_at, metadata, score,
+// text_rank?, vector_rank?}: how hits appear in the API, the CLI and the memory tools.
+[[nodiscard]] nlohmann::json ToJson(const SearchHit& hit);
+
 }  // namespace steward::memory

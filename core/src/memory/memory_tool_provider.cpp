@@ -260,7 +260,19 @@ std::vector<ToolInfo> MemoryToolProvider::ListTools() const {
       "Search saved memory (notes, facts, ingested documents) by relevance to a query.",
       {{"type", "object"},
        {"properties",
-        {{"query", QuerySchema("What to look for, in words.")}, {"limit", LimitSchema()}}},
+        {{"query", QuerySchema("What to look for, in words. Dates (\"last week\", \"on May 3\") and "
+                               "key:value terms (type:note, author:ann) in the query become filters.")},
+         {"limit", LimitSchema()},
+         {"types",
+          {{"type", "array"},
+           {"items", {{"type", "string"}}},
+           {"description", "Only these item types, e.g. [\"note\", \"document\"]."}}},
+         {"since", {{"type", "string"}, {"format", "date-time"}, {"description", "Only items created at or after this time."}}},
+         {"until", {{"type", "string"}, {"format", "date-time"}, {"description", "Only items created before this time."}}},
+         {"as_of",
+          {{"type", "string"},
+           {"format", "date-time"},
+           {"description", "Search memory as it was at this time (superseded versions included)."}}}}},
        {"required", {"query"}},
        {"additionalProperties", false}},
       "searching memory"));
@@ -360,6 +372,7 @@ Result<ToolCallResult> MemoryToolProvider::RecallConversation(const json& args,
 }
 
 Result<ToolCallResult> MemoryToolProvider::Remember(const json& args, const CallContext& ctx) {
+  if (index_ != nullptr) return RememberIndexed(args, ctx);
   const std::string content = ArgString(args, "content");
   std::string title = ArgString(args, "title");
   if (title.empty()) title = DerivedTitle(content);
@@ -387,6 +400,7 @@ Result<ToolCallResult> MemoryToolProvider::Remember(const json& args, const Call
 }
 
 Result<ToolCallResult> MemoryToolProvider::Search(const json& args, const CallContext& ctx) {
+  if (index_ != nullptr) return SearchIndexed(args, ctx);
   const std::string query = ArgString(args, "query");
   const int limit = ArgLimit(args);
   const std::vector<std::string> words = Words(query);
@@ -461,6 +475,73 @@ Result<ToolCallResult> MemoryToolProvider::Search(const json& args, const CallCo
     }
   }
   return ToolCallResult::Text(std::move(text), {{"results", std::move(results)}});
+}
+
+Result<ToolCallResult> MemoryToolProvider::RememberIndexed(const json& args, const CallContext& ctx) {
+  ItemInput item;
+  item.type = "note";
+  item.content = ArgString(args, "content");
+  item.title = ArgString(args, "title");
+  if (item.title.empty()) item.title = DerivedTitle(item.content);
+  item.source = IsUuid(ctx.session_id) ? "conversation:" + ctx.session_id : std::string("conversation");
+  item.metadata = {{"principal", ctx.principal}};
+  if (IsUuid(ctx.run_id)) item.metadata["run_id"] = ctx.run_id;
+  telemetry::ScopedSpan span = telemetry::StartSpan("memory.remember");
+  span.Set("memory.operation", "remember").SetRunId(ctx.run_id);
+  auto saved = index_->Add(item, AccessContext{UuidOrEmpty(ctx.run_id), ctx.principal});
+  if (!saved.ok()) {
+    span.SetError(saved.error().message);
+    return saved.error();
+  }
+  span.Set("memory.item_id", static_cast<int64_t>(saved->id)).Set("memory.chunks", saved->chunks);
+  return ToolCallResult::Text("Saved note " + std::to_string(saved->id) + ": \"" + item.title + "\".",
+                              {{"id", saved->id},
+                               {"title", item.title},
+                               {"source", item.source},
+                               {"created_at", saved->created_at},
+                               {"chunks", saved->chunks},
+                               {"embedded", saved->embedded == saved->chunks}});
+}
+
+Result<ToolCallResult> MemoryToolProvider::SearchIndexed(const json& args, const CallContext& ctx) {
+  SearchRequest request;
+  request.query = ArgString(args, "query");
+  request.limit = ArgLimit(args);
+  if (auto it = args.find("types"); it != args.end() && it->is_array()) {
+    for (const auto& t : *it) {
+      if (t.is_string()) request.types.push_back(t.get<std::string>());
+    }
+  }
+  request.created_from = ArgString(args, "since");
+  request.created_to = ArgString(args, "until");
+  request.as_of = ArgString(args, "as_of");
+  telemetry::ScopedSpan span = telemetry::StartSpan("memory.search");
+  span.Set("memory.operation", "search").Set("memory.query", request.query).SetRunId(ctx.run_id);
+  auto found = index_->Search(request, AccessContext{UuidOrEmpty(ctx.run_id), ctx.principal});
+  if (!found.ok()) {
+    span.SetError(found.error().message);
+    return found.error();
+  }
+  // The plan is part of the trace: which intent, paths, filters and how long each took.
+  span.Set("memory.result_count", found->hits.size())
+      .Set("memory.intent", found->plan.value("intent", std::string()))
+      .Set("memory.plan", found->plan.dump());
+  json results = json::array();
+  std::string text;
+  if (found->hits.empty()) {
+    text = "Nothing in memory matches \"" + request.query + "\".";
+  } else {
+    text = "Found " + std::to_string(found->hits.size()) + " memory item" + (found->hits.size() == 1 ? "" : "s") +
+           " for \"" + request.query + "\" (" + found->plan.value("intent", std::string("search")) + " search):\n";
+    for (const auto& hit : found->hits) {
+      json j = ToJson(hit);
+      j["id"] = hit.item_id;  // what earlier clients read
+      results.push_back(std::move(j));
+      text += "\n[" + std::to_string(hit.item_id) + "] " + (hit.title.empty() ? "untitled" : hit.title) + " (" +
+              (hit.source.empty() ? hit.type : hit.source) + ", " + hit.created_at + ")\n" + hit.excerpt + "\n";
+    }
+  }
+  return ToolCallResult::Text(std::move(text), {{"results", std::move(results)}, {"plan", found->plan}});
 }
 
 }  // namespace steward::memory

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/result.hpp"
+#include "memory/memory_index.hpp"
 #include "store/database.hpp"
 #include "tools/tool.hpp"
 
@@ -17,14 +18,17 @@ namespace steward::memory {
 //   recall_conversation {query, since?, until?, limit?} -> {matches: [{session_id, session_title,
 //       created_at, role, excerpt}]}: earlier chat messages (never ctx.session_id's) by topic
 //       words and time range, grouped by conversation.
-//   remember {content, title?} -> {id, title, source, created_at}: saves a note.
-//   search {query, limit?} -> {results: [{id, title, source, excerpt, created_at}]}: saved memory
-//       by relevance.
+//   remember {content, title?} -> {id, title, source, created_at}: saves a note (chunked and
+//       embedded through the MemoryIndex, so memory.search finds it at once).
+//   search {query, limit?, types?, since?, until?, as_of?} -> {results: [{id, item_id, title,
+//       source, excerpt, created_at, score, ...}], plan}: hybrid search (full-text + vectors)
+//       with the plan that answered it; each result cites its item id, title and source.
 // Thread-safe (the Database is). Database errors are returned as Errors (kUnavailable, ...).
 class MemoryToolProvider final : public tools::ToolProvider {
  public:
-  // `db` must outlive the provider and have migrations 0001 and 0002 applied.
-  explicit MemoryToolProvider(store::Database& db) : db_(db) {}
+  // `db` (and `index`, if given) must outlive the provider; migrations applied. Without an
+  // index, remember and search use memory_item's own full-text column only.
+  explicit MemoryToolProvider(store::Database& db, MemoryIndex* index = nullptr) : db_(db), index_(index) {}
 
   [[nodiscard]] std::string_view server() const override { return "memory"; }
   [[nodiscard]] std::vector<tools::ToolInfo> ListTools() const override;
@@ -40,7 +44,13 @@ class MemoryToolProvider final : public tools::ToolProvider {
   [[nodiscard]] Result<tools::ToolCallResult> Search(const nlohmann::json& args,
                                                      const tools::CallContext& ctx);
 
+  [[nodiscard]] Result<tools::ToolCallResult> RememberIndexed(const nlohmann::json& args,
+                                                              const tools::CallContext& ctx);
+  [[nodiscard]] Result<tools::ToolCallResult> SearchIndexed(const nlohmann::json& args,
+                                                            const tools::CallContext& ctx);
+
   store::Database& db_;
+  MemoryIndex* index_;
 };
 
 }  // namespace steward::memory

@@ -57,7 +57,7 @@ std::string IsoTime(system_clock::time_point t) {
   const auto day = std::chrono::floor<days>(t);
   const auto secs = std::chrono::duration_cast<std::chrono::seconds>(t - day).count();
   std::string iso = IsoDay(day);
-  char buf[16];
+  char buf[64];
   std::snprintf(buf, sizeof buf, "%02lld:%02lld:%02lld", static_cast<long long>(secs / 3600),
                 static_cast<long long>(secs / 60 % 60), static_cast<long long>(secs % 60));
   return iso.substr(0, 11) + buf + "Z";

@@ -42,6 +42,7 @@ constexpr DefaultRule kDefaultRules[] = {
     {"*browse*", Tier::kMedium, "web access"},     {"*http*", Tier::kMedium, "web access"},
     {"*download*", Tier::kMedium, "web access"},   {"*scrape*", Tier::kMedium, "web access"},
     {"*crawl*", Tier::kMedium, "web access"},
+    {"*.draft*", Tier::kLow, "drafting (nothing leaves Steward)"},
 };
 
 // A tool whose name starts with one of these only looks things up.

@@ -12,7 +12,8 @@
 //          file writes (fs|files|filesystem).{write,edit,move,create,copy,rename,mkdir,append}*
 //                     unless every path argument is inside the scratch folder (then low)
 //   medium web access web.*  *fetch*  *browse*  *http*  *download*  *scrape*  *crawl*
-//   low    read-only and memory: memory.*, and names starting with a lookup verb (read, list,
+//   low    drafting: *.draft*
+//          read-only and memory: memory.*, and names starting with a lookup verb (read, list,
 //          search, get, find, query, view, stat, describe, info, tree, show, lookup, count,
 //          recall, check, peek, head)
 // A tool no rule knows gets medium from DefaultTier (its effect is unknown); a provider that

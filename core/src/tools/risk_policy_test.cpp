@@ -63,7 +63,7 @@ TEST(DefaultTier, FollowsTheBuiltInRules) {
       {"rss.fetch_feed", "medium"},     {"site.download_page", "medium"}, {"memory.search", "low"},
       {"memory.remember", "low"},       {"memory.recall_conversation", "low"},
       {"fs.read_text_file", "low"},     {"fs.list_directory", "low"},  {"github.getIssue", "low"},
-      {"email.draft", "medium"},        {"hn.top_stories", "medium"},  {"calendar.add_event", "medium"},
+      {"email.draft", "low"},           {"email.send_draft", "high"},        {"hn.top_stories", "medium"},  {"calendar.add_event", "medium"},
       {"bare", "medium"},
   };
   for (const auto& c : cases) EXPECT_EQ(DefaultTier(c.tool), c.tier) << c.tool;

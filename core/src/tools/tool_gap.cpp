@@ -1,5 +1,7 @@
 #include "tools/tool_gap.hpp"
 
+#include <cctype>
+
 #include "tools/schema_validator.hpp"
 
 namespace steward::tools {
@@ -138,7 +140,9 @@ std::optional<ToolGapReport> ExtractToolGapReport(std::string_view answer) {
       break;
     }
   }
-  const std::string text(answer.substr(body, end - body));
+  std::string_view block = answer.substr(body, end - body);
+  while (!block.empty() && std::isspace(static_cast<unsigned char>(block.back()))) block.remove_suffix(1);
+  const std::string text(block);
   ToolGapReport out;
   json parsed = json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (parsed.is_discarded()) {

@@ -366,6 +366,8 @@ class StewardServer:
     def stop(self, timeout: float = 20) -> int | None:
         """SIGTERM, then SIGKILL if it has not exited within `timeout`; returns the exit status."""
         if self.process is None or self.process.poll() is not None:
+            if self.process is not None and self.stopped_at is None:
+                self.stopped_at = time.time()  # it exited by itself (or a test stopped it)
             return None if self.process is None else self.process.returncode
         self.process.send_signal(signal.SIGTERM)
         try:

@@ -56,7 +56,7 @@ def alive(pid: int) -> bool:
 
 def kill_and_wait_for_workers(server: StewardServer) -> list[int]:
     """SIGKILLs steward serve; returns its workers' pids once they are gone too."""
-    workers = server.worker_pids()
+    workers: list[int] = server.worker_pids()
     assert workers, "the server should have worker processes"
     server.kill()
     wait_for(

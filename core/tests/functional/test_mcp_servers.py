@@ -287,25 +287,29 @@ def test_steward_tools_cli_lists_servers_tiers_and_health(steward: StewardServer
 # --- behaviour of the servers -------------------------------------------------------------------
 
 
-def test_list_changed_refreshes_the_hub_tool_list(steward: StewardServer) -> None:
+@pytest.mark.parametrize("server", ["py", "web"])
+def test_list_changed_refreshes_the_hub_tool_list(steward: StewardServer, server: str) -> None:
     name = f"late_{uuid.uuid4().hex[:8]}"
-    is_error, text = call(steward, "py.add_tool", {"name": name})
+    is_error, text = call(steward, f"{server}.add_tool", {"name": name})
     assert not is_error, text
     wait_for(
-        lambda: f"py.{name}" in {t["name"] for t in api_tools(steward)["tools"]},
+        lambda: f"{server}.{name}" in {t["name"] for t in api_tools(steward)["tools"]},
         timeout=10,
-        what=f"py.{name} to appear after list_changed",
+        what=f"{server}.{name} to appear after list_changed",
     )
-    is_error, text = call(steward, f"py.{name}", {"text": "hello"})
+    is_error, text = call(steward, f"{server}.{name}", {"text": "hello"})
     assert not is_error, text
     assert text == f"{name} says hello"
 
 
-def test_server_initiated_requests_are_answered_with_an_error(steward: StewardServer) -> None:
-    is_error, text = call(steward, "py.ask_roots")
+@pytest.mark.parametrize("server", ["py", "web"])
+def test_server_initiated_requests_are_answered_with_an_error(steward: StewardServer, server: str) -> None:
+    # Over HTTP the request arrives inside the SSE stream of the call's POST and is answered with
+    # another POST while that stream stays open.
+    is_error, text = call(steward, f"{server}.ask_roots")
     assert not is_error, text
     assert text.startswith("refused:"), text
-    assert server_health(steward, "py")["health"] == "ready"
+    assert server_health(steward, server)["health"] == "ready"
 
 
 def test_a_call_past_the_timeout_fails_and_the_server_goes_on(steward: StewardServer) -> None:

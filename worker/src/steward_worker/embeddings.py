@@ -8,12 +8,13 @@ CPU-bound, so it runs on one dedicated thread: the event loop keeps answering pi
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Final
 
-from .protocol import EmbedErrorEvent, EmbeddingsEvent, EmbedMessage
+from .protocol import EmbeddingsEvent, EmbedErrorEvent, EmbedMessage
 
 if TYPE_CHECKING:
     from ._minilm import MiniLm
@@ -31,10 +32,8 @@ def versions() -> dict[str, str]:
 
     found: dict[str, str] = {}
     for name in (_MODEL_PACKAGE, "numpy", "tokenizers", "safetensors"):
-        try:
+        with contextlib.suppress(PackageNotFoundError):
             found[name] = version(name)
-        except PackageNotFoundError:
-            pass
     return found
 
 
@@ -72,7 +71,9 @@ class Embedder:
         except (OSError, ValueError, KeyError) as exc:
             self._load_error = f"the local embedding model could not be loaded: {exc}"
             raise _Unavailable(self._load_error) from None
-        _log.info("loaded the local embedding model (%s, %d dimensions)", self.model_name, self._model.dimension)
+        _log.info(
+            "loaded the local embedding model (%s, %d dimensions)", self.model_name, self._model.dimension
+        )
         return self._model
 
     @property

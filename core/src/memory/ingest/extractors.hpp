@@ -41,7 +41,7 @@ struct ExtractedDocument {
 };
 
 struct ExtractOptions {
-  size_t max_text_bytes = 4u << 20;  // text beyond this is cut (the caller records "truncated")
+  size_t max_text_bytes = 1u << 20;  // text beyond this is cut (the caller records "truncated")
   bool input_was_cut = false;        // the bytes are a prefix of a longer file
 };
 

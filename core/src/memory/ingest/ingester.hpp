@@ -22,7 +22,7 @@ namespace steward::memory::ingest {
 
 // The knobs of memory.ingest in steward.yaml (besides the crawled folders).
 struct IngestOptions {
-  size_t max_text_bytes = 4u << 20;   // text indexed per file; beyond it the file is "truncated"
+  size_t max_text_bytes = 1u << 20;   // text indexed per file; beyond it the file is "truncated"
   size_t max_file_bytes = 64u << 20;  // PDF/DOCX/JSON are read whole; bigger ones are refused
   bool include_hidden = false;        // walk dot-files and dot-directories (.git, .cache…)
   size_t batch_items = 16;            // documents per MemoryIndex::UpsertBatch (shared embedding)

