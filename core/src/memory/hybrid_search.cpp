@@ -197,7 +197,9 @@ Result<SearchResponse> ExecuteSearch(const QueryPlan& plan, const SearchBackend&
   auto collected = backend.db->Transact([&](pqxx::work& tx) -> Result<Collected> {
     Collected c;
     // A query of only stop words makes PostgreSQL print a NOTICE per parse.
-    tx.exec("SET LOCAL client_min_messages TO warning");
+    // The only write is the audit row of a read: not worth a WAL flush on every search (a crash
+    // loses at most the last few search log rows, never a note or a document).
+    tx.exec("SET LOCAL client_min_messages TO warning; SET LOCAL synchronous_commit TO off");
     const int depth = plan.candidates;
 
     if (plan.order_by_time) {

@@ -329,12 +329,12 @@ TEST_F(MemoryIndexTest, SearchesAndWritesAreAudited) {
   const int64_t id = AddOk(Item("Audit", "Audited content."));
   ASSERT_FALSE(Ids("audited").empty());
   auto rows = db_->Read([&](pqxx::read_transaction& tx) {
-    return tx.exec_params1(
-                 "SELECT count(*) FILTER (WHERE action = 'write' AND item_id = $1),"
-                 " count(*) FILTER (WHERE action = 'search'), count(*) FILTER (WHERE action = 'read' AND item_id = $1)"
-                 " FROM memory_access_log",
-                 id)
-        .as<int, int, int>();
+    const pqxx::row r = tx.exec_params1(
+        "SELECT count(*) FILTER (WHERE action = 'write' AND item_id = $1),"
+        " count(*) FILTER (WHERE action = 'search'), count(*) FILTER (WHERE action = 'read' AND item_id = $1)"
+        " FROM memory_access_log",
+        id);
+    return std::make_tuple(r[0].as<int>(), r[1].as<int>(), r[2].as<int>());
   });
   ASSERT_TRUE(rows.ok());
   EXPECT_EQ(std::get<0>(*rows), 1);

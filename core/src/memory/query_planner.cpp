@@ -253,11 +253,9 @@ std::optional<DateWindow> FindDateWindow(std::string_view text, system_clock::ti
           const int month = MonthNumber(m[1]);
           const int day = m[2].matched ? std::stoi(m[2]) : 0;
           if (month == 0 || day > 31) break;
-          // "may" alone is usually the verb: only take it with a day, a year or "in"/"on".
-          if (m[1] == "may" && !m[2].matched && !m[3].matched &&
-              m.str(0).find_first_of(' ') == std::string::npos) {
-            break;
-          }
+          // A bare month name is often a word ("may", "march"): only take it with a day, a year
+          // or a preposition ("in March").
+          if (!m[2].matched && !m[3].matched && m.str(0).find_first_of(' ') == std::string::npos) break;
           w = MonthDayWindow(m[3].matched ? std::stoi(m[3]) : 0, month, day, m[3].matched, today);
           break;
         }

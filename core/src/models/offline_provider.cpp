@@ -5,6 +5,7 @@
 #include <map>
 
 #include "models/detail/offline_extract.hpp"
+#include "models/detail/offline_gaps.hpp"
 #include "models/detail/offline_rules.hpp"
 
 namespace steward::models {
@@ -364,18 +365,26 @@ Result<ChatResult> OfflineProvider::Complete(const ChatRequest& request, const C
       if (!emit(last)) return cancelled();
     } else {
       std::string answer;
+      // What the request needs that no offered tool can do: answered as far as possible, and
+      // reported in a tool-gap block at the very end.
+      std::vector<detail::ToolGap> gaps;
+      if (c.has_question && !detail::IsCapabilityQuestion(question)) gaps = detail::FindToolGaps(question, tools);
       if (!c.has_question) {
         answer = "I received no user message to answer.\n";
       } else if (c.last_role == "tool") {
         answer = ToolResultAnswer(c, detail::ParseTimeRange(question, today).spans, question,
                                   detail::FallbackFrom(TurnCalls(c)));
+        if (!gaps.empty()) answer += "\n" + detail::ToolGapAnswer(gaps, tools);
       } else if (detail::IsCapabilityQuestion(question)) {
         answer = CapabilityAnswer(tools);
       } else {
-        answer = NoToolAnswer(c, tools);
+        answer = gaps.empty() ? NoToolAnswer(c, tools) : detail::ToolGapAnswer(gaps, tools);
       }
       answer += "\n";
       answer += kHonestyLine;
+      if (!gaps.empty()) {
+        answer += "\n\n" + detail::ToolGapBlock(detail::BuildToolGapReport(question, gaps, tools));
+      }
       completion_bytes = answer.size();
       for (auto& piece : SplitIntoChunks(answer)) {
         ChatChunk chunk;

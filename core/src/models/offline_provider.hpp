@@ -9,7 +9,10 @@
 // says "used fallback: local documents". Once tool results follow, it answers extractively: the
 // sentences of the results sharing most terms with the question, cited [n], with a Sources list.
 // With no applicable tool it describes its tools when asked what it can do, quotes earlier
-// messages when they overlap the question, and otherwise says it cannot answer.
+// messages when they overlap the question, and otherwise says it cannot answer. When the request
+// needs a capability no offered tool has (sending email, posting, buying, booking, running
+// commands...; detail/offline_gaps.cpp), it does what it can (drafts the email) and ends the
+// answer, after the honesty line, with a ```steward-tool-gap block (docs/tool-gap-report.schema.json).
 //
 // Usage is approximate: tokens = ceil(bytes / 4), the usual rule of thumb for English under
 // BPE tokenizers. Prompt bytes are the messages' text, tool call names and arguments, plus the

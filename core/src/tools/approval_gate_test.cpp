@@ -382,6 +382,19 @@ TEST_F(HubEnforcement, InvalidArgumentsAreRejectedBeforeAnyoneIsAsked) {
   EXPECT_EQ(gate_->List(std::nullopt)->size(), 0u);
 }
 
+TEST_F(HubEnforcement, ListingsShowThePolicysTier) {
+  RiskPolicyConfig config;
+  config.tiers = {{"memory.*", Tier::kHigh}};
+  const RiskPolicy policy(config);
+  registry_.SetRiskPolicy(&policy, gate_.get());
+  std::map<std::string, std::string> tiers;
+  for (const auto& t : registry_.ListAll()) tiers[t.name] = t.risk_tier;
+  EXPECT_EQ(tiers["memory.search"], "high");  // configured
+  EXPECT_EQ(tiers["email.send"], "high");     // built-in rule
+  EXPECT_EQ(tiers["web.fetch"], "medium");
+  registry_.SetRiskPolicy(policy_.get(), gate_.get());
+}
+
 TEST(HubWithoutGate, CallsNeedingApprovalAreRefused) {
   ToolRegistry registry;
   auto email = std::make_shared<testing::FakeProvider>("email");

@@ -141,6 +141,10 @@ std::vector<ToolInfo> ToolRegistry::ListAll() const {
   }
   std::sort(tools.begin(), tools.end(),
             [](const ToolInfo& a, const ToolInfo& b) { return a.name < b.name; });
+  // Listings (tools/list, GET /api/tools, run snapshots) show the tier the policy applies.
+  if (policy_ != nullptr) {
+    for (auto& t : tools) t.risk_tier = std::string(TierName(policy_->TierOf(t)));
+  }
   return tools;
 }
 

@@ -40,7 +40,8 @@ class ToolRegistry final {
   // The tools `ctx` may call (its allowed_tools globs), sorted by name.
   [[nodiscard]] std::vector<ToolInfo> List(const CallContext& ctx) const;
 
-  // Every registered tool, sorted by name, regardless of who asks.
+  // Every registered tool, sorted by name, regardless of who asks. With a risk policy, each
+  // risk_tier is the policy's (RiskPolicy::TierOf), not the provider's declaration.
   [[nodiscard]] std::vector<ToolInfo> ListAll() const;
 
   // The tool named `name` ("memory.search"), if registered.

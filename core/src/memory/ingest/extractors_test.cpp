@@ -227,8 +227,8 @@ TEST(ExtractDocx, AZipWithoutDocumentXmlOrACutArchiveIsReported) {
 // --- zip -------------------------------------------------------------------------------------------------
 
 TEST(ZipArchive, ReadsStoredAndDeflatedMembersAndChecksCrc) {
-  for (const bool deflate : {false, true}) {
-    const std::string zip = testing::BuildZip({{"a.txt", "alpha"}, {"dir/b.txt", std::string(5000, 'b')}}, deflate);
+  for (const bool deflated : {false, true}) {
+    const std::string zip = testing::BuildZip({{"a.txt", "alpha"}, {"dir/b.txt", std::string(5000, 'b')}}, deflated);
     auto archive = ZipArchive::Open(zip);
     ASSERT_TRUE(archive.ok()) << archive.error().ToString();
     ASSERT_EQ(archive->entries().size(), 2u);

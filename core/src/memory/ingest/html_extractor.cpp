@@ -16,11 +16,13 @@ namespace {
 using detail::MarkupScanner;
 using detail::MarkupToken;
 
-// Elements whose boundaries are line breaks in the text (so words of two paragraphs never fuse).
-constexpr std::array<std::string_view, 30> kBlockTags = {
-    "p",  "div", "br", "li", "ul", "ol", "tr", "td", "th", "table", "h1", "h2", "h3", "h4", "h5",
-    "h6", "section", "article", "header", "footer", "nav", "aside", "blockquote", "pre", "hr",
-    "dt", "dd", "figure", "figcaption", "main"};
+// Elements whose boundaries are paragraph breaks, and those that are line breaks, so words of
+// two blocks never fuse and a list stays a list.
+constexpr std::array<std::string_view, 19> kParagraphTags = {
+    "p",   "h1",   "h2",   "h3",    "h4",     "h5",     "h6",     "section",    "article", "blockquote",
+    "pre", "table", "ul",  "ol",    "header", "footer", "main",   "figure",     "hr"};
+constexpr std::array<std::string_view, 11> kLineTags = {"div", "br", "li", "tr",  "td",     "th",
+                                                        "dt",  "dd", "nav", "aside", "figcaption"};
 
 // Elements allowed in <head>.
 constexpr std::array<std::string_view, 9> kHeadTags = {"head",   "title",    "meta",     "link", "base",
@@ -31,6 +33,22 @@ constexpr std::array<std::string_view, 5> kSkipTags = {"script", "style", "noscr
 
 bool In(std::string_view name, const auto& list) {
   return std::find(list.begin(), list.end(), name) != list.end();
+}
+
+// Ends `text` with at least `n` line breaks (spaces before them do not count).
+void Break(std::string& text, int n) {
+  int have = 0;
+  for (auto it = text.rbegin(); it != text.rend() && have < n; ++it) {
+    if (*it == '\n') ++have;
+    else if (*it != ' ' && *it != '\t') break;
+  }
+  if (text.empty()) return;
+  text.append(static_cast<size_t>(n - have), '\n');
+}
+
+void BlockBoundary(std::string& text, std::string_view name) {
+  if (In(name, kParagraphTags)) Break(text, 2);
+  else if (In(name, kLineTags)) Break(text, 1);
 }
 
 std::string Lower(std::string s) {
@@ -109,18 +127,20 @@ Result<ExtractedDocument> ExtractHtml(std::string_view bytes, const ExtractOptio
         } else if (t.name == "h1" && t.kind == MarkupToken::Kind::kOpen && first_h1.empty()) {
           const std::string_view inner = scanner.TextUntilClose("h1");
           first_h1 = FlatText(inner);
-          text += "\n" + first_h1 + "\n";
+          Break(text, 2);
+          text += first_h1;
+          Break(text, 2);
         } else if (In(t.name, kSkipTags) && t.kind == MarkupToken::Kind::kOpen) {
           scanner.SkipPast(t.name);
-        } else if (In(t.name, kBlockTags)) {
-          text += '\n';
+        } else if (In(t.name, kParagraphTags) || In(t.name, kLineTags)) {
+          BlockBoundary(text, t.name);
         } else if (t.name == "body") {
           in_head = false;  // pages that never close <head>
         }
         break;
       case MarkupToken::Kind::kClose:
         if (t.name == "head") in_head = false;
-        else if (In(t.name, kBlockTags)) text += '\n';
+        else BlockBoundary(text, t.name);
         break;
     }
   }

@@ -115,18 +115,20 @@ class IngesterTest : public ::testing::Test {
     return path.size() > dir_.path().size() ? path.substr(dir_.path().size() + 1) : path;
   }
 
-  // Sources of the valid items whose text matches `query` (full text only: exact words).
+  // Sources of the valid items whose text matches every word of `query` (the item's full-text
+  // column; hybrid search itself is tested in memory_index_pgtest and end to end).
   std::vector<std::string> Search(const std::string& query) {
-    SearchRequest request;
-    request.query = query;
-    request.mode = "fulltext";
-    auto found = index_->Search(request);
+    auto found = db_->Read([&](pqxx::read_transaction& tx) {
+      std::vector<std::string> sources;
+      for (const auto& row : tx.exec_params("SELECT source FROM memory_item WHERE valid_to IS NULL"
+                                            " AND search @@ plainto_tsquery('english', $1) ORDER BY source",
+                                            query)) {
+        sources.push_back(Rel(row[0].as<std::string>()));
+      }
+      return sources;
+    });
     EXPECT_TRUE(found.ok()) << found.error().ToString();
-    std::vector<std::string> sources;
-    if (found.ok()) {
-      for (const auto& hit : found->hits) sources.push_back(Rel(hit.source));
-    }
-    return sources;
+    return found.ok() ? *found : std::vector<std::string>{};
   }
 
   void WriteGoodTree() {
@@ -246,7 +248,8 @@ TEST_F(IngesterTest, AChangedFileIsReindexedAndADeletedOneMarkedNotRemoved) {
 
   const Run second = Ingest({dir_.path()});
   EXPECT_EQ(second.files.at("notes/todo.txt").status, FileStatus::kUpdated);
-  EXPECT_EQ(second.files.at("notes/todo.txt").item_id, first.files.at("notes/todo.txt").item_id);
+  // The index keeps history: the new text is a new version, the old one is retired (as-of search).
+  EXPECT_NE(second.files.at("notes/todo.txt").item_id, first.files.at("notes/todo.txt").item_id);
   EXPECT_EQ(second.files.at("docs/report.pdf").status, FileStatus::kDeleted);
   EXPECT_EQ(second.summary.unchanged, 5);
   EXPECT_EQ(second.summary.total, 7);

@@ -9,6 +9,8 @@
 #include <mutex>
 #include <optional>
 
+#include "tools/builtin/html_text.hpp"
+
 namespace steward::tools::builtin {
 
 namespace {
@@ -219,16 +221,18 @@ Result<HttpGetResponse> HttpGet(std::string_view url, const HttpGetOptions& opti
     const bool is_redirect = status == 301 || status == 302 || status == 303 || status == 307 ||
                              status == 308;
     if (is_redirect && redirect != nullptr && *redirect != '\0') {
+      // A Location header is the server's bytes: keep messages valid UTF-8.
+      const std::string target = SanitizeUtf8(redirect);
       if (redirects >= options.max_redirects) {
         return MakeError(ErrorCode::kUnavailable,
                          "stopped after " + std::to_string(options.max_redirects) +
-                             " redirects (the last went to " + std::string(redirect) + ")",
+                             " redirects (the last went to " + target + ")",
                          std::string(url));
       }
       auto next = ParseUrl(redirect);
       if (!next.ok()) {
         return MakeError(ErrorCode::kInvalidArgument,
-                         hop->url + " redirected to " + std::string(redirect) +
+                         hop->url + " redirected to " + target +
                              ", which cannot be followed: " + next.error().message,
                          std::string(url));
       }
@@ -239,7 +243,7 @@ Result<HttpGetResponse> HttpGet(std::string_view url, const HttpGetOptions& opti
     response.status = status;
     char* content_type = nullptr;
     curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &content_type);
-    response.content_type = content_type != nullptr ? Lower(content_type) : "";
+    response.content_type = content_type != nullptr ? SanitizeUtf8(Lower(content_type)) : "";
     response.truncated = sink.truncated;
     response.final_url = hop->url;
     return response;

@@ -128,6 +128,8 @@ Status LoadFile(const fs::path& path, std::vector<CorpusDocument>& out) {
     doc = FromMarkdown(path, std::move(*text));
   }
   if (doc.url.empty()) doc.url = "file://" + fs::absolute(path, ec).lexically_normal().string();
+  doc.title = SanitizeUtf8(doc.title);
+  doc.url = SanitizeUtf8(doc.url);
   out.push_back(std::move(doc));
   return Status::Ok();
 }
@@ -158,6 +160,7 @@ Status LoadJsonl(const fs::path& path, std::vector<CorpusDocument>& out) {
     if (doc.content.empty()) {
       return MakeError(ErrorCode::kConfig, "the object has no \"content\" string", where);
     }
+    doc.url = SanitizeUtf8(doc.url);
     doc.title = SanitizeUtf8(doc.title.empty() ? doc.url : doc.title);
     doc.content = SanitizeUtf8(doc.content);
     out.push_back(std::move(doc));

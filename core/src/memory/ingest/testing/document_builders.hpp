@@ -66,8 +66,8 @@ inline std::string BuildPdf(const std::vector<std::vector<std::string>>& pages, 
   return pdf;
 }
 
-// A zip archive of (name, content) members, deflated when `deflate` (else stored).
-inline std::string BuildZip(const std::vector<std::pair<std::string, std::string>>& members, bool deflate = true) {
+// A zip archive of (name, content) members, deflated when `deflated` (else stored).
+inline std::string BuildZip(const std::vector<std::pair<std::string, std::string>>& members, bool deflated = true) {
   auto u16 = [](std::string& out, uint32_t v) {
     out.push_back(static_cast<char>(v & 0xFF));
     out.push_back(static_cast<char>((v >> 8) & 0xFF));
@@ -81,7 +81,7 @@ inline std::string BuildZip(const std::vector<std::pair<std::string, std::string
     const uint32_t crc = static_cast<uint32_t>(
         crc32(0L, reinterpret_cast<const Bytef*>(content.data()), static_cast<uInt>(content.size())));
     std::string packed = content;
-    if (deflate) {
+    if (deflated) {
       z_stream z{};
       deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -MAX_WBITS, 8, Z_DEFAULT_STRATEGY);
       packed.resize(deflateBound(&z, static_cast<uLong>(content.size())));
@@ -94,7 +94,7 @@ inline std::string BuildZip(const std::vector<std::pair<std::string, std::string
       deflateEnd(&z);
     }
     const uint32_t offset = static_cast<uint32_t>(zip.size());
-    const uint16_t method = deflate ? 8 : 0;
+    const uint16_t method = deflated ? 8 : 0;
     u32(zip, 0x04034b50); u16(zip, 20); u16(zip, 0); u16(zip, method); u16(zip, 0); u16(zip, 0x21);
     u32(zip, crc); u32(zip, static_cast<uint32_t>(packed.size())); u32(zip, static_cast<uint32_t>(content.size()));
     u16(zip, static_cast<uint32_t>(name.size())); u16(zip, 0);
