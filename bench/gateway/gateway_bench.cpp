@@ -37,6 +37,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include <pqxx/pqxx>
@@ -82,9 +83,13 @@ struct Options {
   std::string pg = "postgresql://postgres@127.0.0.1:5432/postgres";  // a server to make a scratch db on
 };
 
+// Best-effort removal of the scratch database and files, for Die (set once they exist).
+std::function<void()> g_cleanup;
+
 [[noreturn]] void Die(const std::string& what) {
   std::fprintf(stderr, "gateway_bench: %s\n", what.c_str());
-  std::exit(1);
+  if (auto cleanup = std::exchange(g_cleanup, nullptr)) cleanup();
+  std::_Exit(1);  // not exit(): server and client threads are still running
 }
 
 template <class T>
@@ -440,6 +445,10 @@ int Main(int argc, char** argv) {
   char dir_template[] = "/tmp/steward-gateway-bench-XXXXXX";
   if (!mkdtemp(dir_template)) Die("cannot create a temporary directory");
   const fs::path dir = dir_template;
+  g_cleanup = [dir] {
+    std::error_code ec;
+    fs::remove_all(dir, ec);
+  };
   {
     std::ofstream replay(dir / "replay.yaml");
     replay << "responses:\n  - chunks: [";
@@ -467,6 +476,11 @@ int Main(int argc, char** argv) {
   const std::string db_name = "steward_gateway_bench_" + std::to_string(getpid());
   const std::string db_url = WithDatabase(opt.pg, db_name);
   AdminSql(opt.pg, "CREATE DATABASE " + db_name);
+  g_cleanup = [pg = opt.pg, db_name, dir] {
+    AdminSql(pg, "DROP DATABASE IF EXISTS " + db_name + " WITH (FORCE)");
+    std::error_code ec;
+    fs::remove_all(dir, ec);
+  };
   auto db = Must(store::Database::Connect(db_url, 8), "connecting to the scratch database");
   Must(store::ApplyMigrations(*db), "migrating the scratch database");
 
@@ -565,9 +579,7 @@ int Main(int argc, char** argv) {
   chat.reset();
   pool.reset();
   db.reset();
-  AdminSql(opt.pg, "DROP DATABASE IF EXISTS " + db_name + " WITH (FORCE)");
-  std::error_code ec;
-  fs::remove_all(dir, ec);
+  std::exchange(g_cleanup, nullptr)();
   return 0;
 }
 

@@ -34,6 +34,9 @@ std::string FilterSql(const json& p) {
   std::string sql;
   const auto add = [&](const std::string& cond) { sql += " AND " + cond; };
   const std::string j = "($1::jsonb";
+  // $1 is always referenced, so PostgreSQL knows its type even when no filter uses it (a one-time
+  // filter in the plan, not a per-row check).
+  add("$1::jsonb IS NOT NULL");
   if (p.contains("include_expired")) {
     // everything, whatever its validity
   } else if (p.contains("as_of")) {
@@ -216,31 +219,42 @@ Result<SearchResponse> ExecuteSearch(const QueryPlan& plan, const SearchBackend&
 
     if (plan.use_fulltext && !plan.order_by_time) {
       auto t = Clock::now();
-      const auto run = [&](const std::string& tsquery) {
-        const std::string sql =
+      const auto run = [&](const std::string& tsquery, bool relaxed) {
+        std::string sql =
             "SELECT c.id, c.item_id, ts_rank_cd(c.search, q) AS r FROM memory_chunk c"
             " JOIN memory_item i ON i.id = c.item_id, " + tsquery + " AS q(q)"
             " WHERE c.search @@ q" + where + " ORDER BY r DESC, c.id LIMIT $3";
+        if (relaxed) {
+          // The share of the query's words each candidate has: a chunk sharing one common word
+          // with a long question is weak evidence, and RRF alone would rank it like a full match.
+          sql = "SELECT s.id, s.item_id, s.r, (SELECT count(*) FROM unnest(w.words) AS l(w)"
+                "  WHERE s.search @@ quote_literal(l.w)::tsquery)::float8 / GREATEST(1, cardinality(w.words)) AS cov"
+                " FROM (" + std::string("SELECT c.id, c.item_id, c.search, ts_rank_cd(c.search, q) AS r FROM memory_chunk c"
+                " JOIN memory_item i ON i.id = c.item_id, ") + tsquery + " AS q(q)"
+                " WHERE c.search @@ q" + where + " ORDER BY r DESC, c.id LIMIT $3) s,"
+                " (SELECT tsvector_to_array(to_tsvector('english', $2)) AS words) w"
+                " ORDER BY cov DESC, s.r DESC, s.id";
+        }
         std::vector<RankedItem> chunks;
         for (const auto& row : tx.exec_params(sql, params, plan.text_query, depth * 2)) {
-          chunks.push_back({row[1].as<int64_t>(), row[0].as<int64_t>(), row[2].as<double>(), 1.0});
+          chunks.push_back({row[1].as<int64_t>(), row[0].as<int64_t>(), row[2].as<double>(),
+                            relaxed ? 0.5 * row[3].as<double>() : 1.0});
         }
-        if (explain) c.sql.push_back({{"step", "fulltext"}, {"sql", sql}});
+        if (explain) c.sql.push_back({{"step", relaxed ? "fulltext (relaxed to any word)" : "fulltext"}, {"sql", sql}});
         return BestPerItem(chunks);
       };
-      c.text = run("websearch_to_tsquery('english', $2)");
+      c.text = run("websearch_to_tsquery('english', $2)", false);
       if (static_cast<int>(c.text.size()) < plan.limit) {
-        // Every word was required; relax to any word so partial matches still rank.
-        auto relaxed = run("(SELECT NULLIF(replace(websearch_to_tsquery('english', $2)::text, '&', '|'), '')::tsquery)");
+        // Every word was required; relax to any word so partial matches still rank, weighted by
+        // how many of the words they have.
+        auto relaxed = run("(SELECT NULLIF(replace(websearch_to_tsquery('english', $2)::text, '&', '|'), '')::tsquery)", true);
         std::unordered_set<int64_t> have;
         for (const auto& r : c.text) have.insert(r.item_id);
-        // Matching some of the words is weaker evidence than matching all of them.
         for (auto& r : relaxed) {
-          r.weight = 0.5;
           if (have.insert(r.item_id).second) c.text.push_back(r);
         }
         c.notes.push_back("fulltext: fewer than " + std::to_string(plan.limit) +
-                          " items matched every word; relaxed to any word");
+                          " items matched every word; relaxed to any word, weighted by the share of words matched");
       }
       if (static_cast<int>(c.text.size()) > depth) c.text.resize(static_cast<size_t>(depth));
       c.timings["fulltext_ms"] = Ms(t);

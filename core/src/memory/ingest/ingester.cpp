@@ -269,6 +269,12 @@ void Ingester::Batch::Process(const Candidate& c) {
     format = Format::kText;
   }
   report.format = std::string(FormatName(format));
+  if (NeedsWholeFile(format) && file->cut && !NeedsWholeFile(c.format)) {
+    // Named like text but a PDF/zip inside: only the whole file will do.
+    auto whole = ReadFileCapped(c.path, opt.max_file_bytes + 1);
+    if (!whole.ok()) return fail(whole.error().message);
+    file = std::move(whole);
+  }
   if (NeedsWholeFile(format) && file->cut) {
     return fail("file is " + std::to_string(file->size) + " bytes, more than memory.ingest.max_file_bytes (" +
                 std::to_string(opt.max_file_bytes) + ") for a " + report.format + " file");
