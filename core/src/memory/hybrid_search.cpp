@@ -21,6 +21,8 @@ using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
 constexpr size_t kExcerptBytes = 320;
+// A relaxed (any-word) full-text match counts only with at least this share of the query's words.
+constexpr double kMinRelaxedCoverage = 0.5;
 // With selective filters and at most this many candidate chunks, vectors are scored exactly.
 constexpr int kExactScoreLimit = 20000;
 constexpr const char* kIsoUtc = "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'";
@@ -237,8 +239,12 @@ Result<SearchResponse> ExecuteSearch(const QueryPlan& plan, const SearchBackend&
         }
         std::vector<RankedItem> chunks;
         for (const auto& row : tx.exec_params(sql, params, plan.text_query, depth * 2)) {
+          const double coverage = relaxed ? row[3].as<double>() : 1.0;
+          // Like a search engine's minimum-should-match: under half the words is noise, and
+          // with RRF even a little noise reorders the near-ties of the vector list.
+          if (coverage < kMinRelaxedCoverage) continue;
           chunks.push_back({row[1].as<int64_t>(), row[0].as<int64_t>(), row[2].as<double>(),
-                            relaxed ? 0.5 * row[3].as<double>() : 1.0});
+                            relaxed ? 0.5 * coverage : 1.0});
         }
         if (explain) c.sql.push_back({{"step", relaxed ? "fulltext (relaxed to any word)" : "fulltext"}, {"sql", sql}});
         return BestPerItem(chunks);
@@ -254,7 +260,7 @@ Result<SearchResponse> ExecuteSearch(const QueryPlan& plan, const SearchBackend&
           if (have.insert(r.item_id).second) c.text.push_back(r);
         }
         c.notes.push_back("fulltext: fewer than " + std::to_string(plan.limit) +
-                          " items matched every word; relaxed to any word, weighted by the share of words matched");
+                          " items matched every word; relaxed to items with at least half of the words, weighted by the share");
       }
       if (static_cast<int>(c.text.size()) > depth) c.text.resize(static_cast<size_t>(depth));
       c.timings["fulltext_ms"] = Ms(t);

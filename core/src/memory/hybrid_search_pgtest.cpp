@@ -68,6 +68,16 @@ struct Family {
   const char* after;   // text after it
   const char* terms[4];
 };
+// Filed notes carry the same long footer, so the rare term is a small part of each document (as
+// in real notes and mails); the vector of such a document is mostly its footer and topic.
+constexpr const char* kBoilerplate =
+    "Filed under household admin by the assistant. Keep this note until the matter is closed, then move it "
+    "to the archive folder. If anything changes, update the note rather than creating a new one, and mention "
+    "the date of the change so the history stays clear. Related paperwork is in the grey binder on the shelf "
+    "in the study, sorted by year. Ask before throwing anything away, and scan receipts before filing them. "
+    "Reminders for follow-ups are in the shared calendar, and the contact details of every company we deal "
+    "with are in the address book under their name.";
+
 const Family kFamilies[] = {
     {"inv", "Invoice", "Invoice", "from Hartwell Plumbing covers the annual boiler service, the replacement of the pressure "
      "valve and two hours of labour; payment is due within thirty days by bank transfer, quoting the number.",
@@ -197,7 +207,7 @@ class LabelledSetTest : public ::testing::Test {
         ItemInput item;
         item.type = "note";
         item.title = f.title;
-        item.content = std::string(f.before) + " " + f.terms[i] + " " + f.after;
+        item.content = std::string(f.before) + " " + f.terms[i] + " " + f.after + " " + kBoilerplate;
         item.source = std::string("/labelled/") + f.key + std::to_string(i + 1);
         items.push_back(item);
         keys.push_back(f.key + std::to_string(i + 1));

@@ -44,6 +44,37 @@ std::optional<int64_t> ReadInt64(const json& v) {
   return std::nullopt;
 }
 
+// An AnyValue as plain JSON: scalars as themselves, arrays as arrays, kvlists as objects.
+json PlainJson(const json& value) {
+  if (!value.is_object()) return nullptr;
+  if (auto it = value.find("stringValue"); it != value.end()) return *it;
+  if (auto it = value.find("boolValue"); it != value.end()) return *it;
+  if (auto it = value.find("doubleValue"); it != value.end()) return *it;
+  if (auto it = value.find("intValue"); it != value.end()) {
+    if (auto n = ReadInt64(*it)) return *n;
+    return *it;
+  }
+  if (auto it = value.find("arrayValue"); it != value.end()) {
+    json out = json::array();
+    if (it->is_object() && it->contains("values") && (*it)["values"].is_array()) {
+      for (const json& v : (*it)["values"]) out.push_back(PlainJson(v));
+    }
+    return out;
+  }
+  if (auto it = value.find("kvlistValue"); it != value.end()) {
+    json out = json::object();
+    if (it->is_object() && it->contains("values") && (*it)["values"].is_array()) {
+      for (const json& kv : (*it)["values"]) {
+        if (kv.is_object() && kv.contains("key") && kv["key"].is_string()) {
+          out[kv["key"].get<std::string>()] = PlainJson(kv.value("value", json::object()));
+        }
+      }
+    }
+    return out;
+  }
+  return nullptr;
+}
+
 std::optional<AttributeValue> ReadAnyValue(const json& value) {
   if (!value.is_object()) return std::nullopt;
   if (auto it = value.find("stringValue"); it != value.end() && it->is_string()) return it->get<std::string>();
@@ -63,11 +94,10 @@ std::optional<AttributeValue> ReadAnyValue(const json& value) {
     }
     return std::nullopt;
   }
-  // arrayValue / kvlistValue / bytesValue: kept as their JSON text, which the span table and
-  // `steward trace` can show; Steward's own spans never use them.
-  for (const char* key : {"arrayValue", "kvlistValue", "bytesValue"}) {
-    if (auto it = value.find(key); it != value.end()) return it->dump();
-  }
+  // arrayValue / kvlistValue: kept as JSON text of their plain values (["stop"], {"k": 1}), which
+  // the span table and `steward trace` can show; Steward's own spans never use them.
+  if (value.contains("arrayValue") || value.contains("kvlistValue")) return PlainJson(value).dump();
+  if (auto it = value.find("bytesValue"); it != value.end()) return it->dump();
   return std::nullopt;
 }
 

@@ -97,11 +97,9 @@ nlohmann::json RedactJson(const nlohmann::json& value) {
 
 void RedactSpan(Span& span) {
   for (auto& [key, value] : span.attributes) {
-    if (IsSecretKey(key)) {
-      value = std::string(kRedacted);
-    } else if (auto* text = std::get_if<std::string>(&value)) {
-      *text = RedactString(*text);
-    }
+    auto* text = std::get_if<std::string>(&value);
+    if (text == nullptr) continue;  // numbers and flags are counts and timings, not credentials
+    *text = IsSecretKey(key) ? std::string(kRedacted) : RedactString(*text);
   }
   span.name = Redact(span.name);
   span.status_message = Redact(span.status_message);

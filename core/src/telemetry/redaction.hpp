@@ -21,9 +21,10 @@ namespace steward::telemetry {
 // "[REDACTED]" and every string passed through Redact.
 [[nodiscard]] nlohmann::json RedactJson(const nlohmann::json& value);
 
-// Redacts a span in place: secret-named attributes become "[REDACTED]", string attributes (and
-// JSON objects or arrays held in strings) are redacted as above, and so are the name and the
-// status message.
+// Redacts a span in place: secret-named string attributes become "[REDACTED]", other string
+// attributes (and JSON objects or arrays held in strings) are redacted as above, and so are the
+// name and the status message. Numbers and booleans are kept: under a key like
+// steward.first_token_ms they are timings and counts, and credentials are strings.
 void RedactSpan(Span& span);
 
 }  // namespace steward::telemetry

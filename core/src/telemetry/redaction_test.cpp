@@ -47,7 +47,8 @@ TEST(RedactSpan, RedactsAttributesNameAndStatusMessage) {
   Span span;
   span.name = "call with sk-span-secret-888888";
   span.status_message = "Bearer abcdefghijkl failed";
-  span.attributes = {{"token", int64_t{123456}},
+  span.attributes = {{"token", std::string("abc123456")},
+                     {"first_token_ms", 12.5},
                      {"args", std::string(R"({"password": "hunter22", "q": "x"})")},
                      {"not_json", std::string("{broken")},
                      {"count", int64_t{3}}};
@@ -55,6 +56,7 @@ TEST(RedactSpan, RedactsAttributesNameAndStatusMessage) {
   EXPECT_EQ(span.name, "call with [REDACTED]");
   EXPECT_EQ(span.status_message, "Bearer [REDACTED] failed");
   EXPECT_EQ(std::get<std::string>(span.attributes.at("token")), "[REDACTED]");
+  EXPECT_DOUBLE_EQ(std::get<double>(span.attributes.at("first_token_ms")), 12.5);
   EXPECT_EQ(nlohmann::json::parse(std::get<std::string>(span.attributes.at("args"))),
             (nlohmann::json{{"password", "[REDACTED]"}, {"q", "x"}}));
   EXPECT_EQ(std::get<std::string>(span.attributes.at("not_json")), "{broken");

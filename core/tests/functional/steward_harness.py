@@ -6,13 +6,16 @@ what it was waiting for) instead of hanging the suite.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -40,6 +43,7 @@ __all__ = [
     "TestDatabase",
     "base_config",
     "children_of",
+    "embedded_home",
     "events_of",
     "parse_sse_lines",
     "psql_json",
@@ -556,12 +560,17 @@ class Launcher:
         self.root = root
         self.servers: list[StewardServer] = []
         self.databases: list[TestDatabase] = []
+        self.embedded_roots: list[Path] = []
 
-    def new_home(self, name: str = "steward") -> Path:
+    def new_home(self, name: str = "steward", *, embedded: bool = False) -> Path:
         n = len(self.servers) + 1
-        home = self.root / f"{name}-{n}" / "home"
-        home.parent.mkdir(parents=True, exist_ok=True)
-        return home
+        if embedded:
+            parent = new_embedded_root(f"{name}-{n}-")
+            self.embedded_roots.append(parent)
+        else:
+            parent = self.root / f"{name}-{n}"
+            parent.mkdir(parents=True, exist_ok=True)
+        return parent / "home"
 
     def prepare(
         self,
@@ -572,7 +581,7 @@ class Launcher:
         extra_env: dict[str, str] | None = None,
     ) -> StewardServer:
         """Writes the config (with a fresh database unless `embedded`) but does not start the server."""
-        home = self.new_home(name)
+        home = self.new_home(name, embedded=embedded)
         database_url = None
         config_path = None
         if spec is not None:
@@ -602,6 +611,29 @@ class Launcher:
             stop_leftover_cluster(server.home)
         for database in self.databases:
             database.drop()
+        for root in self.embedded_roots:
+            shutil.rmtree(root, ignore_errors=True)
+
+
+def new_embedded_root(prefix: str) -> Path:
+    """A fresh directory for a home with an embedded cluster, outside pytest's temporary root.
+
+    The cluster runs as the `postgres` user, which must traverse every directory above its data
+    directory; steward adds o+x where needed, but each new pytest session (any pytest run on the
+    machine) resets /tmp/pytest-of-<user> to 0700, which would lock the cluster out mid-test.
+    """
+    return Path(tempfile.mkdtemp(prefix=f"steward-ft-{prefix}", dir="/tmp"))
+
+
+@contextmanager
+def embedded_home() -> Iterator[Path]:
+    """A STEWARD_HOME path (not yet created) for one embedded cluster; stopped and removed afterwards."""
+    root = new_embedded_root("cli-")
+    try:
+        yield root / "home"
+    finally:
+        stop_leftover_cluster(root / "home")
+        shutil.rmtree(root, ignore_errors=True)
 
 
 def stop_leftover_cluster(home: Path) -> None:
@@ -615,4 +647,11 @@ def stop_leftover_cluster(home: Path) -> None:
     command = [str(pg_ctls[-1]), "-D", str(data), "-m", "immediate", "-w", "-t", "20", "stop"]
     if os.geteuid() == 0:
         command = ["runuser", "-u", "postgres", "--", *command]
-    subprocess.run(command, capture_output=True, timeout=30, check=False)
+    stopped = subprocess.run(command, capture_output=True, timeout=30, check=False).returncode == 0
+    if not stopped:
+        # pg_ctl could not reach the data directory: end the postmaster by its pid (SIGQUIT is
+        # PostgreSQL's immediate shutdown).
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            pid = int((data / "postmaster.pid").read_text().split()[0])
+            if Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[0].endswith(b"postgres"):
+                os.kill(pid, signal.SIGQUIT)

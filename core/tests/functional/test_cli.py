@@ -15,7 +15,7 @@ from steward_harness import (
     WORKER_PYTHON,
     StewardServer,
     base_config,
-    stop_leftover_cluster,
+    embedded_home,
     write_config,
 )
 
@@ -122,27 +122,26 @@ def test_chat_against_a_missing_server_named_by_steward_url_fails_clearly(tmp_pa
     assert "no Steward server answers at http://127.0.0.1:9" in done.stderr
 
 
-def test_chat_with_no_server_starts_an_embedded_one(tmp_path: Path) -> None:
+def test_chat_with_no_server_starts_an_embedded_one() -> None:
     try:
         default_taken = httpx.get("http://127.0.0.1:8377/healthz", timeout=1).status_code == 200
     except httpx.HTTPError:
         default_taken = False
     if default_taken:
         pytest.skip("a steward already answers at 127.0.0.1:8377; the CLI would use it")
-    home = tmp_path / "home"
-    try:
+    with embedded_home() as home:
         done = steward_cli("chat", "What can you do?", env=cli_env(home), timeout=150)
-    finally:
-        stop_leftover_cluster(home)
+        cluster_created = (home / "postgres" / "PG_VERSION").exists()
+        left_running = (home / "postgres" / "postmaster.pid").exists()
+        token_written = (home / "token").exists()
 
     assert done.returncode == 0, done.stderr
     assert "starting an embedded Steward" in done.stderr
     assert HONESTY_LINE in done.stdout
     assert COMPLETE.search(done.stderr)
-    assert (home / "postgres" / "PG_VERSION").exists(), "expected the embedded cluster in STEWARD_HOME"
-    assert (home / "token").exists()
-    # The command stopped the cluster it started.
-    assert not (home / "postgres" / "postmaster.pid").exists()
+    assert cluster_created, "expected the embedded cluster in STEWARD_HOME/postgres"
+    assert token_written
+    assert not left_running, "the command should stop the cluster it started"
 
 
 def test_doctor_reports_ok_with_a_good_config(steward: StewardServer) -> None:

@@ -39,7 +39,7 @@ TOOL_SCRIPT: dict[str, Any] = {
     "responses": [
         {
             "match": "paris trip",
-            "tool_calls": [{"name": "memory.search", "arguments": {"query": "paris trip"}}],
+            "tool_calls": [{"name": "memory_search", "arguments": {"query": "paris trip"}}],
             "usage": {"prompt_tokens": 561, "completion_tokens": 216},
         },
         {"match": "overload", "error": {"status": 503, "message": "overloaded"}},
@@ -329,7 +329,7 @@ def test_secrets_appear_in_no_log_span_export_or_database_row(launcher: Launcher
                 {
                     "match": "secret tool",
                     "tool_calls": [
-                        {"name": "memory.search", "arguments": {"query": "weather", "api_key": tool_token}}
+                        {"name": "memory_search", "arguments": {"query": "weather", "api_key": tool_token}}
                     ],
                 },
                 {"when": "after_tool", "content": "Done with the tool."},
