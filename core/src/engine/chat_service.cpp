@@ -232,7 +232,10 @@ void ChatService::Fail(const std::shared_ptr<LiveRun>& run, const std::string& r
     return true;
   });
   if (!updated.ok()) spdlog::error("run {}: could not record its failure: {}", run->id(), updated.error().ToString());
-  run->root_span().Set("error.type", code).SetError(message);
+  const RunCounters& c = run->counters();
+  run->root_span().Set("error.type", code).SetError(message)
+      .Set("gen_ai.usage.input_tokens", c.prompt_tokens.load()).Set("gen_ai.usage.output_tokens", c.completion_tokens.load())
+      .Set("steward.cost_usd", static_cast<double>(c.cost_nano_usd.load()) / 1e9);
   run->root_span().End();
   run->Emit("error", {{"code", code}, {"message", message}, {"summary", ConfidenceLine(false, 0)}});
   runs_.Remove(run->id());

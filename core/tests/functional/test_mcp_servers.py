@@ -2,7 +2,7 @@
 
 The servers are the real `@modelcontextprotocol/server-filesystem` from npm (tools/node_modules,
 installed by scripts/setup.sh) and core/tests/fixtures/mcp_python_server.py, written with the
-official `mcp` SDK, over stdio (`py`) and Streamable HTTP (`web`). Clients are the official Python
+official `mcp` SDK, over stdio (`py`) and Streamable HTTP (`remote`). Clients are the official Python
 SDK client and the official TypeScript SDK client. Covered: discovery (paginated tools/list),
 calls, list_changed refresh, server-initiated requests, timeouts, crash and restart, malformed
 frames, a server that cannot start, tool snapshots per run, and a chat that reads a file.
@@ -94,7 +94,7 @@ def steward_spec(files_root: Path, http_mcp_server: str) -> ServerSpec:
             "args": [str(PY_SERVER), "--extra-tools", str(PY_EXTRA_TOOLS), "--page-size", "4"],
             "timeout_s": 5,
         },
-        "web": {"transport": "http", "url": http_mcp_server, "timeout_s": 10},
+        "remote": {"transport": "http", "url": http_mcp_server, "timeout_s": 10},
         "broken": {"command": "/nonexistent/mcp-server", "args": ["--flag"]},
         "off": {"command": "true", "enabled": False},
     }
@@ -102,7 +102,7 @@ def steward_spec(files_root: Path, http_mcp_server: str) -> ServerSpec:
         servers["fs"] = {"command": NODE, "args": [str(FS_SERVER)], "append_file_roots": True}
     config["mcp_servers"] = servers
     # These tests call the fixture servers as the owner; they are about the client, not approvals.
-    config["policy"] = {"tiers": {"py.*": "low", "web.*": "low"}}
+    config["policy"] = {"tiers": {"py.*": "low", "remote.*": "low"}}
     config["agents"]["filer"] = {
         "runner": "pydantic_ai",
         "model": "offline",
@@ -198,9 +198,9 @@ def test_configured_servers_are_listed_with_their_health(steward: StewardServer)
     assert {f"py.{t}" for t in PY_BASE_TOOLS} <= names
     assert f"py.gen_{PY_EXTRA_TOOLS - 1:03d}" in names
 
-    assert servers["web"]["transport"] == "http"
-    assert servers["web"]["health"] == "ready"
-    assert "web.echo" in names
+    assert servers["remote"]["transport"] == "http"
+    assert servers["remote"]["health"] == "ready"
+    assert "remote.echo" in names
 
     # A server that cannot start is unhealthy, says why, and did not keep Steward from starting.
     broken = servers["broken"]
@@ -227,8 +227,8 @@ def test_official_python_client_sees_and_calls_every_server_through_the_hub(
         async with mcp_session(steward) as session:
             tools = await all_tools(session)
             echo = await session.call_tool("py.echo", {"text": "through stdio"})
-            web = await session.call_tool("web.echo", {"text": "through http"})
-            out: dict[str, Any] = {"names": {t.name for t in tools}, "echo": echo, "web": web}
+            remote = await session.call_tool("remote.echo", {"text": "through http"})
+            out: dict[str, Any] = {"names": {t.name for t in tools}, "echo": echo, "remote": remote}
             if HAVE_FS:
                 out["read"] = await session.call_tool(
                     "fs.read_text_file", {"path": str(files_root / "notes.txt")}
@@ -236,11 +236,11 @@ def test_official_python_client_sees_and_calls_every_server_through_the_hub(
             return out
 
     got = asyncio.run(run())
-    assert {"py.echo", "py.gen_000", "web.echo", "memory.search"} <= got["names"]
+    assert {"py.echo", "py.gen_000", "remote.echo", "memory.search"} <= got["names"]
     assert not got["echo"].is_error
     assert got["echo"].content[0].text == "through stdio"
-    assert not got["web"].is_error
-    assert got["web"].content[0].text == "through http"
+    assert not got["remote"].is_error
+    assert got["remote"].content[0].text == "through http"
     if HAVE_FS:
         assert {"fs.read_text_file", "fs.write_file", "fs.list_directory"} <= got["names"]
         assert not got["read"].is_error
@@ -258,7 +258,7 @@ def test_mcp_without_a_valid_token_is_refused(steward: StewardServer) -> None:
     with pytest.raises(BaseException) as caught:  # noqa: PT011 - the SDK wraps it in an ExceptionGroup
         asyncio.run(run())
     assert not isinstance(caught.value, TimeoutError)
-    assert "401" in repr(caught.value) or "nauthorized" in repr(caught.value), repr(caught.value)
+    assert "invalid or expired token" in repr(caught.value), repr(caught.value)
 
 
 def test_steward_tools_cli_lists_servers_tiers_and_health(steward: StewardServer) -> None:
@@ -281,13 +281,13 @@ def test_steward_tools_cli_lists_servers_tiers_and_health(steward: StewardServer
         [STEWARD_BIN, "tools", "--json"], env=env, capture_output=True, text=True, timeout=60, check=False
     )
     assert as_json.returncode == 0, as_json.stderr
-    assert {s["name"] for s in json.loads(as_json.stdout)["servers"]} >= {"py", "web", "broken", "off"}
+    assert {s["name"] for s in json.loads(as_json.stdout)["servers"]} >= {"py", "remote", "broken", "off"}
 
 
 # --- behaviour of the servers -------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("server", ["py", "web"])
+@pytest.mark.parametrize("server", ["py", "remote"])
 def test_list_changed_refreshes_the_hub_tool_list(steward: StewardServer, server: str) -> None:
     name = f"late_{uuid.uuid4().hex[:8]}"
     is_error, text = call(steward, f"{server}.add_tool", {"name": name})
@@ -302,7 +302,7 @@ def test_list_changed_refreshes_the_hub_tool_list(steward: StewardServer, server
     assert text == f"{name} says hello"
 
 
-@pytest.mark.parametrize("server", ["py", "web"])
+@pytest.mark.parametrize("server", ["py", "remote"])
 def test_server_initiated_requests_are_answered_with_an_error(steward: StewardServer, server: str) -> None:
     # Over HTTP the request arrives inside the SSE stream of the call's POST and is answered with
     # another POST while that stream stays open.
@@ -380,14 +380,12 @@ def test_a_crashed_server_is_restarted_and_calls_meanwhile_fail_fast(healthy_aft
 
     # Killed from outside (as the OOM killer would): the same recovery.
     os.kill(health["pid"], signal.SIGKILL)
-    wait_for(
-        lambda: (
-            server_health(steward, "py")["pid"] != health["pid"]
-            and server_health(steward, "py")["health"] == "ready"
-        ),
-        timeout=30,
-        what="py to come back after SIGKILL",
-    )
+
+    def back() -> bool:
+        now = server_health(steward, "py")
+        return now["health"] == "ready" and now.get("pid") != health["pid"]
+
+    wait_for(back, timeout=30, what="py to come back after SIGKILL")
     assert "SIGKILL" in (server_health(steward, "py")["last_error"] or "")
     assert call(steward, "py.echo", {"text": "again"}) == (False, "again")
 
@@ -472,16 +470,17 @@ def run_ts_client(steward: StewardServer, token: str) -> subprocess.CompletedPro
 
 @pytest.mark.skipif(NODE is None or not TS_SDK.exists(), reason=NO_FS_REASON)
 def test_official_typescript_client_lists_and_calls_tools(steward: StewardServer) -> None:
+    wait_ready(steward, "py")
     done = run_ts_client(steward, steward.token)
     assert done.returncode == 0, done.stderr
     out = json.loads(done.stdout)
-    assert {"py.echo", "web.echo", f"py.gen_{PY_EXTRA_TOOLS - 1:03d}"} <= set(out["tools"])
+    assert {"py.echo", "remote.echo", f"py.gen_{PY_EXTRA_TOOLS - 1:03d}"} <= set(out["tools"])
     assert out["protocol_version"] == "2025-11-25"
     assert out["echo"] == "from typescript"
 
     refused = run_ts_client(steward, "wrong-token")
     assert refused.returncode != 0
-    assert "401" in refused.stderr or "nauthorized" in refused.stderr
+    assert "invalid or expired token" in refused.stderr, refused.stderr
 
 
 if __name__ == "__main__":

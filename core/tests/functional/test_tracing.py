@@ -93,8 +93,8 @@ def by_id(spans: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     return {s["span_id"]: s for s in spans}
 
 
-def named(spans: list[dict[str, Any]], name: str) -> list[dict[str, Any]]:
-    return [s for s in spans if s["name"] == name]
+def named(spans: list[dict[str, Any]], name: str, service: str = "steward") -> list[dict[str, Any]]:
+    return [s for s in spans if s["name"] == name and s["service"] == service]
 
 
 def ancestors(span: dict[str, Any], index: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
@@ -237,7 +237,8 @@ def test_steward_trace_prints_the_tree(steward: StewardServer, tool_run: dict[st
     assert lines[0].startswith(f"trace {tool_run['done']['trace_id']}")
     assert lines[1].startswith("chat.run tracer (")
     assert "confidence" in lines[1] and "$0.00" in lines[1]
-    assert any("├─ worker: invoke_agent" in line and line.endswith("[python]") for line in lines)
+    assert any("─ worker: invoke_agent tracer (" in line and line.endswith("[python]") for line in lines)
+    assert any("└─ memory.search (" in line for line in lines)
     assert any("chat priced (" in line and "561→216 tokens" in line for line in lines)
     assert any("execute_tool memory.search (" in line and "0 results" in line for line in lines)
     missing = subprocess.run([STEWARD_BIN, "trace", "00000000-0000-4000-8000-000000000000"], env=env,
@@ -353,7 +354,7 @@ def test_secrets_appear_in_no_log_span_export_or_database_row(launcher: Launcher
         assert arguments == {"query": "weather", "api_key": "[REDACTED]"}
         model_spans = named(trace_of(server, run_of(failed))["spans"], "chat leaky-model")
         assert model_spans and model_spans[0]["status"] == "error"
-        assert "[REDACTED]" in model_spans[0]["status_message"]
+        assert "Incorrect API key provided" in model_spans[0]["status_message"]  # the echo, minus the key
 
         spans = json.dumps([trace_of(server, run_of(e))["spans"] for e in (failed, used)])
         wait_for(lambda: len(receiver.bodies()) > 0, timeout=15, what="an OTLP export")

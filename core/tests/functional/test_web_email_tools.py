@@ -197,6 +197,7 @@ class SmtpSink:
         self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
     ) -> list[str]:
         self.ehlos += 1
+        session.host_name = hostname  # what aiosmtpd does itself when there is no hook
         return responses
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
