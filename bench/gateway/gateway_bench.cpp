@@ -321,6 +321,12 @@ StreamRun RunStreams(uint16_t port, const std::string& model, bool paced, bool s
         r.ft_writes.AddNs(first.entered_ns - headers.entered_ns);
         r.ft_delivery.AddNs(got[1].at_ns - first.entered_ns);
         r.whole.AddNs(got.back().at_ns - sent);
+        if (getenv("DBG1") && streams == 1 && !paced) {
+          static Samples a, b, c, d; static int cnt = 0;
+          a.AddNs(got[0].at_ns - headers.entered_ns); b.AddNs(got[1].at_ns - got[0].at_ns);
+          c.AddNs(log.at(base + 1).entered_ns - headers.returned_ns); d.AddNs(got[0].read == got[1].read ? 1000 : 0);
+          if (++cnt == requests) std::printf("DBG role-recv - hdr-send %.1f | chunk1 - role recv %.1f | role send - hdr ret %.1f | same read %.3f\n", a.Percentile(0.5), b.Percentile(0.5), c.Percentile(0.5), d.Percentile(0.5));
+        }
         for (size_t k = 2; k <= static_cast<size_t>(chunks); ++k) {
           const SendRecord& prev = log.at(base + k);     // content chunk k-1
           const SendRecord& cur = log.at(base + k + 1);  // content chunk k

@@ -11,7 +11,7 @@
 // Vectors are SYNTHETIC: 100 topic centres plus Gaussian noise, unit length; texts are synthetic
 // words with topic-specific vocabulary. No model weights are needed for the index numbers.
 //
-// Usage: memory_bench [--pg URL] [--sizes 10000,100000] [--queries 200] [--ingest-sample 10000]
+// Usage: memory_bench [--pg URL] [--sizes 10000,100000] [--queries 100] [--ingest-sample 2000]
 //                     [--embed-sample 16] [--python PATH]
 
 #include <unistd.h>
@@ -117,6 +117,7 @@ struct Corpus {
       }
       s += (i % 12 == 11) ? ". " : " ";
     }
+    s.pop_back();  // no trailing space: the chunker trims it, and the text is the embedder's key
     return s;
   }
 };
@@ -396,8 +397,8 @@ int main(int argc, char** argv) {
   std::string pg = std::getenv("STEWARD_TEST_PG") ? std::getenv("STEWARD_TEST_PG")
                                                   : "postgresql://postgres@127.0.0.1:5432/postgres";
   std::vector<int> sizes{10000, 100000};
-  int queries = 200;
-  int ingest_sample = 10000;
+  int queries = 100;
+  int ingest_sample = 2000;
   int embed_sample = 16;
   std::string python = std::getenv("STEWARD_TEST_PYTHON") ? std::getenv("STEWARD_TEST_PYTHON") : "";
   if (python.empty()) {

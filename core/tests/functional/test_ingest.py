@@ -240,7 +240,8 @@ def test_cli_ingests_every_good_file_reports_every_bad_one_and_exits_1(steward: 
 def test_reingesting_an_unchanged_tree_embeds_nothing(steward: StewardServer, tree: Path) -> None:
     first = ingest_api(steward, {"paths": [str(tree)]})
     [first_done] = events_of(first, "done")
-    assert first_done["summary"]["embedded"] > 0
+    # Chunks were written (and embedded now, or by the background embedder if the worker was slow).
+    assert first_done["summary"]["chunks"] > 0
     chunks_before = steward.query("SELECT count(*) AS n FROM memory_chunk")[0]["n"]
     ledger_before = steward.query(f"SELECT path, content_hash FROM ingested_file WHERE path LIKE '{tree}/%' ORDER BY path")
 
