@@ -16,6 +16,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <thread>
 
 namespace steward::bench {
@@ -107,6 +108,23 @@ double Samples::Percentile(double q) {
   const double rank = std::ceil(q * static_cast<double>(values_.size()));
   const size_t i = static_cast<size_t>(std::clamp(rank, 1.0, static_cast<double>(values_.size()))) - 1;
   return values_[i];
+}
+
+void Row(const std::string& label, Samples& s) {
+  std::printf("  %-56s p50 %9.2f µs   p99 %9.2f µs   (n=%zu)\n", label.c_str(), s.Percentile(0.5),
+              s.Percentile(0.99), s.size());
+}
+
+void AddedRow(const std::string& label, Samples& through, Samples& direct) {
+  std::printf("  %-56s p50 %9.2f µs   p99 %9.2f µs\n", label.c_str(), through.Percentile(0.5) - direct.Percentile(0.5),
+              through.Percentile(0.99) - direct.Percentile(0.99));
+}
+
+std::string LoadAverage() {
+  std::ifstream in("/proc/loadavg");
+  std::string a, b, c;
+  in >> a >> b >> c;
+  return a + " " + b + " " + c;
 }
 
 // ---- raw HTTP/1.1 client ----

@@ -78,6 +78,13 @@ class Samples final {
   bool sorted_ = false;
 };
 
+// "  <label>   p50 … µs   p99 … µs   (n=…)", one line of a benchmark's report.
+void Row(const std::string& label, Samples& samples);
+// The same for `through` minus `direct`, percentile by percentile.
+void AddedRow(const std::string& label, Samples& through, Samples& direct);
+// The three load averages from /proc/loadavg.
+[[nodiscard]] std::string LoadAverage();
+
 // ---- raw HTTP/1.1 client ----
 
 // One keep-alive connection to 127.0.0.1:port with TCP_NODELAY, blocking I/O.

@@ -25,6 +25,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sched.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -79,6 +80,7 @@ struct Options {
   int stream_requests = 100;   // measured streams per connection at `streams`
   int paced_requests = 20;     // measured paced streams at one stream
   bool spin = false;           // also measure one stream with a busy-polling client (needs a spare core)
+  bool pin = false;            // server threads on CPU 0, client threads on CPU 1
   double rps_seconds = 3;      // per requests/s measurement
   std::string pg = "postgresql://postgres@127.0.0.1:5432/postgres";  // a server to make a scratch db on
 };
@@ -123,12 +125,14 @@ Options ParseArgs(int argc, char** argv) {
     else if (key == "--rps-seconds") o.rps_seconds = number(1, 600);
     else if (key == "--pg") o.pg = value;
     else if (key == "--spin") o.spin = true;
+    else if (key == "--pin") o.pin = true;
     else {
       std::printf(
           "usage: gateway_bench [--chunks=32] [--requests=2000] [--streams=50] [--stream-requests=100]\n"
-          "                     [--paced-requests=20] [--rps-seconds=3] [--spin]\n"
+          "                     [--paced-requests=20] [--rps-seconds=3] [--spin] [--pin]\n"
           "                     [--pg=postgresql://postgres@127.0.0.1:5432/postgres]\n"
           "  --spin: also stream with a busy-polling client (isolates the core when a core is free)\n"
+          "  --pin: server threads on CPU 0, clients on CPU 1 (no wake-up onto the streaming server's CPU)\n"
           "  --pg (or STEWARD_BENCH_PG): a PostgreSQL server on which a scratch database is created and dropped\n");
       std::exit(key == "--help" || key == "-h" ? 0 : 2);
     }
@@ -136,23 +140,11 @@ Options ParseArgs(int argc, char** argv) {
   return o;
 }
 
-std::string LoadAverage() {
-  std::ifstream in("/proc/loadavg");
-  std::string a, b, c;
-  in >> a >> b >> c;
-  return a + " " + b + " " + c;
-}
-
-// ---- printing ----
-
-void Row(const std::string& label, Samples& s) {
-  std::printf("  %-56s p50 %9.2f µs   p99 %9.2f µs   (n=%zu)\n", label.c_str(), s.Percentile(0.5),
-              s.Percentile(0.99), s.size());
-}
-
-void AddedRow(const std::string& label, Samples& through, Samples& direct) {
-  std::printf("  %-56s p50 %9.2f µs   p99 %9.2f µs\n", label.c_str(), through.Percentile(0.5) - direct.Percentile(0.5),
-              through.Percentile(0.99) - direct.Percentile(0.99));
+void PinToCpu(int cpu) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  if (sched_setaffinity(0, sizeof set, &set) != 0) Die("cannot pin to CPU " + std::to_string(cpu));
 }
 
 const char* Verdict(double value, double target) { return value <= target ? "met" : "NOT met"; }
@@ -321,12 +313,6 @@ StreamRun RunStreams(uint16_t port, const std::string& model, bool paced, bool s
         r.ft_writes.AddNs(first.entered_ns - headers.entered_ns);
         r.ft_delivery.AddNs(got[1].at_ns - first.entered_ns);
         r.whole.AddNs(got.back().at_ns - sent);
-        if (getenv("DBG1") && streams == 1 && !paced) {
-          static Samples a, b, c, d; static int cnt = 0;
-          a.AddNs(got[0].at_ns - headers.entered_ns); b.AddNs(got[1].at_ns - got[0].at_ns);
-          c.AddNs(log.at(base + 1).entered_ns - headers.returned_ns); d.AddNs(got[0].read == got[1].read ? 1000 : 0);
-          if (++cnt == requests) std::printf("DBG role-recv - hdr-send %.1f | chunk1 - role recv %.1f | role send - hdr ret %.1f | same read %.3f\n", a.Percentile(0.5), b.Percentile(0.5), c.Percentile(0.5), d.Percentile(0.5));
-        }
         for (size_t k = 2; k <= static_cast<size_t>(chunks); ++k) {
           const SendRecord& prev = log.at(base + k);     // content chunk k-1
           const SendRecord& cur = log.at(base + k + 1);  // content chunk k
@@ -507,13 +493,18 @@ int Main(int argc, char** argv) {
   engine::RunRegistry runs;
   gateway::Authenticator auth(kToken, runs);
   auto chat = std::make_unique<engine::ChatService>(*db, *pool, runs, engine::ChatServiceOptions{});
+  // Threads inherit the affinity of their creator: the servers' accept threads (and through them
+  // every connection thread) are started while this thread is on CPU 0, the clients after.
+  if (opt.pin) PinToCpu(0);
   auto plain = StartCore(auth, *chat, runs, plain_gateway);
   auto recording = StartCore(auth, *chat, runs, recording_gateway);
+  if (opt.pin) PinToCpu(1);
 
   std::printf("gateway_bench: /v1/chat/completions over a zero-delay scripted model, %d content chunks of 4 bytes\n",
               opt.chunks);
-  std::printf("build %s, %u cores, load average at start %s\n", STEWARD_BENCH_BUILD_TYPE,
-              std::thread::hardware_concurrency(), load_at_start.c_str());
+  std::printf("build %s, %u cores, load average at start %s%s\n", STEWARD_BENCH_BUILD_TYPE,
+              std::thread::hardware_concurrency(), load_at_start.c_str(),
+              opt.pin ? ", server threads pinned to CPU 0 and clients to CPU 1" : "");
 
   std::printf("\nbaselines\n");
   Samples loopback = LoopbackOneWay(5000);

@@ -393,6 +393,7 @@ int Run(const std::string& pg, int size, int queries, int ingest_sample, double 
 }  // namespace
 
 int main(int argc, char** argv) {
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);  // progress shows even when piped to a file
   spdlog::set_level(spdlog::level::warn);
   std::string pg = std::getenv("STEWARD_TEST_PG") ? std::getenv("STEWARD_TEST_PG")
                                                   : "postgresql://postgres@127.0.0.1:5432/postgres";

@@ -14,14 +14,14 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 
 TEST(RenderApprovals, ListsEachApprovalWithItsArgumentsAndReason) {
-  const json answer = json::parse(R"({"approvals": [
+  const json answer = json::parse(R"json({"approvals": [
     {"id": "0f5c2a5e-0000-4000-8000-000000000001", "tool": "email.send", "tier": "high", "status": "pending",
      "requested_at": "2026-01-01T10:00:00.000Z", "arguments": {"to": "bob@example.com"},
      "reason": "sending (built-in rule *.send*)", "escalated": false, "decided_by": null},
     {"id": "0f5c2a5e-0000-4000-8000-000000000002", "tool": "web.fetch", "tier": "medium", "status": "expired",
      "requested_at": "2026-01-01T09:00:00.000Z", "arguments": {"url": "https://example.com"},
      "reason": "web access", "escalated": true, "decided_by": "timeout", "decided_at": "2026-01-01T09:05:00.000Z",
-     "note": "no decision within 300 s"}]})");
+     "note": "no decision within 300 s"}]})json");
   const std::string out = RenderApprovals(answer);
   EXPECT_THAT(out, HasSubstr("ID                                    TOOL        TIER    STATUS"));
   EXPECT_THAT(out, HasSubstr("0f5c2a5e-0000-4000-8000-000000000001  email.send  high    pending"));
@@ -35,13 +35,13 @@ TEST(RenderApprovals, SaysWhenNothingIsPending) {
 }
 
 TEST(RenderToolGaps, ShowsTheTaskTheMissingToolsAndTheProposedServer) {
-  const json answer = json::parse(R"({"reports": [
+  const json answer = json::parse(R"json({"reports": [
     {"id": 7, "created_at": "2026-01-01T10:00:00.000Z", "valid": true, "run_id": "r1", "errors": [],
      "report": {"task": "send an email to bob", "missing_tools": [
         {"name": "email.send", "description": "Send an email", "estimated_risk": "high"}],
        "proposed_mcp_server": {"name": "email", "description": "SMTP sender"}}},
     {"id": 6, "created_at": "2026-01-01T09:00:00.000Z", "valid": false, "run_id": null,
-     "errors": ["report: the steward-tool-gap block is not valid JSON"], "report": {"raw": "oops"}}]})");
+     "errors": ["report: the steward-tool-gap block is not valid JSON"], "report": {"raw": "oops"}}]})json");
   const std::string out = RenderToolGaps(answer);
   EXPECT_THAT(out, HasSubstr("#7  2026-01-01T10:00:00.000Z  valid  run r1\n"));
   EXPECT_THAT(out, HasSubstr("  task: send an email to bob\n"));

@@ -138,7 +138,7 @@ TEST(LoadConfig, ExampleFileLoadsAndMatchesTheBuiltInDefaults) {
   const auto& researcher = config->agents.at("researcher");
   EXPECT_EQ(researcher.temperature, 0.2);
   EXPECT_EQ(researcher.max_retries, 2);
-  EXPECT_THAT(researcher.system_prompt, HasSubstr("cite what you used as [n]"));
+  EXPECT_THAT(researcher.system_prompt, HasSubstr("cite the memory items you used as [n]"));
   ExpectSameModelsAndAgents(*config, DefaultConfig());
 }
 
@@ -236,9 +236,9 @@ default_agent: helper
 }
 
 TEST(LoadConfig, ReservedSectionsAreAcceptedAndIgnored) {
+  // Sections that later features will own; those already parsed (mcp_servers, memory, policy,
+  // telemetry, tools) have their own tests.
   const Result<Config> config = Load(R"(
-mcp_servers: {fs: {command: npx, args: [x]}}
-memory: {embedder: local}
 budgets: [1, 2]
 workflows: {}
 schedules: ~

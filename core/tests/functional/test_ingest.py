@@ -9,7 +9,6 @@ import os
 import subprocess
 import time
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -46,13 +45,20 @@ def minimal_pdf(pages: list[list[str]], title: str = "", author: str = "") -> by
         "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
     ]
     for i, lines in enumerate(pages):
-        stream = "BT /F1 11 Tf 14 TL 72 760 Td\n" + "".join(f"({esc(line)}) Tj T*\n" for line in lines) + "ET\n"
+        stream = (
+            "BT /F1 11 Tf 14 TL 72 760 Td\n" + "".join(f"({esc(line)}) Tj T*\n" for line in lines) + "ET\n"
+        )
         objects.append(
             "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 3 0 R >> >> "
             f"/Contents {5 + 2 * i} 0 R >>"
         )
         objects.append(f"<< /Length {len(stream)} >>\nstream\n{stream}endstream")
-    info = "<<" + (f" /Title ({esc(title)})" if title else "") + (f" /Author ({esc(author)})" if author else "") + " >>"
+    info = (
+        "<<"
+        + (f" /Title ({esc(title)})" if title else "")
+        + (f" /Author ({esc(author)})" if author else "")
+        + " >>"
+    )
     objects.append(info)
     out = b"%PDF-1.4\n"
     offsets = []
@@ -63,7 +69,8 @@ def minimal_pdf(pages: list[list[str]], title: str = "", author: str = "") -> by
     out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
     out += "".join(f"{off:010d} 00000 n \n" for off in offsets).encode()
     out += (
-        f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R /Info {len(objects)} 0 R >>\nstartxref\n{xref}\n%%EOF\n"
+        f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R /Info {len(objects)} 0 R >>\n"
+        f"startxref\n{xref}\n%%EOF\n"
     ).encode()
     return out
 
@@ -116,11 +123,15 @@ def write_tree(root: Path) -> None:
     put(
         "web/garden.html",
         "<html><head><title>Garden log</title><meta name='author' content='Lin'></head>"
-        "<body><h1>June</h1><p>Planted heirloom tomatoes &amp; basil.</p><script>hidden()</script></body></html>",
+        "<body><h1>June</h1><p>Planted heirloom tomatoes &amp; basil.</p>"
+        "<script>hidden()</script></body></html>",
     )
     put("data/expenses.csv", "item,amount\nbicycle,420\numbrella,18\n")
     put("data/pantry.json", '{"title": "Pantry", "shelves": [{"item": "saffron", "qty": 2}]}')
-    put("docs/census.pdf", minimal_pdf([["Quarterly narwhal census"], ["Belugas on page two"]], "Census", "Marine Lab"))
+    put(
+        "docs/census.pdf",
+        minimal_pdf([["Quarterly narwhal census"], ["Belugas on page two"]], "Census", "Marine Lab"),
+    )
     (root / "docs").mkdir(parents=True, exist_ok=True)
     docx(root / "docs/memo.docx", ["Budget memo", "The marimba purchase is approved."], "Memo", "Grace")
     put("odd/latin1.txt", "Cr\xe8me br\xfbl\xe9e for the fondue party".encode("cp1252"))
@@ -159,20 +170,24 @@ def steward_spec(crawl_dir: Path) -> ServerSpec:
 
 
 @pytest.fixture
-def tree(tmp_path: Path) -> Iterator[Path]:
+def tree(tmp_path: Path) -> Path:
     root = tmp_path / "docs-tree"
     root.mkdir()
     write_tree(root)
-    yield root
+    return root
 
 
 def cli(steward: StewardServer, *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("STEWARD_")}
     env.update(STEWARD_HOME=str(steward.home), STEWARD_URL=steward.url, STEWARD_WORKER_PYTHON=WORKER_PYTHON)
-    return subprocess.run([STEWARD_BIN, *args], env=env, capture_output=True, text=True, timeout=timeout, check=False)
+    return subprocess.run(
+        [STEWARD_BIN, *args], env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
 
 
-def ingest_api(steward: StewardServer, body: dict[str, Any], timeout: float = 600) -> list[tuple[str, dict[str, Any]]]:
+def ingest_api(
+    steward: StewardServer, body: dict[str, Any], timeout: float = 600
+) -> list[tuple[str, dict[str, Any]]]:
     with (
         httpx.Client(timeout=httpx.Timeout(timeout, connect=10)) as client,
         client.stream("POST", f"{steward.url}/api/ingest", json=body, headers=steward.headers()) as response,
@@ -204,7 +219,9 @@ def files_by_path(events: list[tuple[str, dict[str, Any]]], root: Path) -> dict[
 # --- tests ------------------------------------------------------------------------------------
 
 
-def test_cli_ingests_every_good_file_reports_every_bad_one_and_exits_1(steward: StewardServer, tree: Path) -> None:
+def test_cli_ingests_every_good_file_reports_every_bad_one_and_exits_1(
+    steward: StewardServer, tree: Path
+) -> None:
     done = cli(steward, "ingest", str(tree))
 
     assert done.returncode == 1, done.stderr  # some files failed, but the batch completed
@@ -212,11 +229,18 @@ def test_cli_ingests_every_good_file_reports_every_bad_one_and_exits_1(steward: 
     for rel in GOOD:
         assert any(line.startswith("added") and line.endswith(rel) for line in lines), (rel, done.stderr)
     for rel, reason in FAILED.items():
-        assert any(line.startswith("failed") and rel in line and reason in line for line in lines), (rel, done.stderr)
+        assert any(line.startswith("failed") and rel in line and reason in line for line in lines), (
+            rel,
+            done.stderr,
+        )
     for rel, reason in SKIPPED.items():
-        assert any(line.startswith("skipped") and rel in line and reason in line for line in lines), done.stderr
+        assert any(line.startswith("skipped") and rel in line and reason in line for line in lines), (
+            done.stderr
+        )
     assert "photo.png" not in done.stderr
-    assert f"13 files: {len(GOOD)} added, 0 updated, 0 unchanged, 1 skipped, 3 failed, 0 deleted" in done.stdout
+    assert (
+        f"13 files: {len(GOOD)} added, 0 updated, 0 unchanged, 1 skipped, 3 failed, 0 deleted" in done.stdout
+    )
 
     for rel, word in GOOD.items():
         assert str(tree / rel) in sources(steward, word), (rel, word)
@@ -230,10 +254,14 @@ def test_cli_ingests_every_good_file_reports_every_bad_one_and_exits_1(steward: 
     assert meta["pages"] == 2
     assert len(meta["content_hash"]) == 64
     assert meta["path"] == str(tree / "docs/census.pdf")
-    [huge] = [r for r in search(steward, "zeppelin", mode="fulltext") if r["source"].endswith("huge-line.txt")]
+    [huge] = [
+        r for r in search(steward, "zeppelin", mode="fulltext") if r["source"].endswith("huge-line.txt")
+    ]
     assert huge["metadata"]["truncated"] is True
     assert huge["metadata"]["size"] == HUGE_LINE_BYTES + len("zeppelin ")
-    [latin] = [r for r in search(steward, "fondue", mode="fulltext") if r["source"] == str(tree / "odd/latin1.txt")]
+    [latin] = [
+        r for r in search(steward, "fondue", mode="fulltext") if r["source"] == str(tree / "odd/latin1.txt")
+    ]
     assert latin["metadata"]["encoding"] == "windows-1252"
 
 
@@ -243,7 +271,9 @@ def test_reingesting_an_unchanged_tree_embeds_nothing(steward: StewardServer, tr
     # Chunks were written (and embedded now, or by the background embedder if the worker was slow).
     assert first_done["summary"]["chunks"] > 0
     chunks_before = steward.query("SELECT count(*) AS n FROM memory_chunk")[0]["n"]
-    ledger_before = steward.query(f"SELECT path, content_hash FROM ingested_file WHERE path LIKE '{tree}/%' ORDER BY path")
+    ledger_before = steward.query(
+        f"SELECT path, content_hash FROM ingested_file WHERE path LIKE '{tree}/%' ORDER BY path"
+    )
 
     again = ingest_api(steward, {"paths": [str(tree)]})
 
@@ -254,7 +284,9 @@ def test_reingesting_an_unchanged_tree_embeds_nothing(steward: StewardServer, tr
     assert summary["chunks"] == 0
     assert steward.query("SELECT count(*) AS n FROM memory_chunk")[0]["n"] == chunks_before
     assert (
-        steward.query(f"SELECT path, content_hash FROM ingested_file WHERE path LIKE '{tree}/%' ORDER BY path")
+        steward.query(
+            f"SELECT path, content_hash FROM ingested_file WHERE path LIKE '{tree}/%' ORDER BY path"
+        )
         == ledger_before
     )
     # The bad files are reported again: a failure is never silently remembered as done.
@@ -276,9 +308,14 @@ def test_a_changed_file_is_reindexed_and_a_deleted_one_marked(steward: StewardSe
     assert str(tree / "notes/todo.txt") not in sources(steward, "kayak")
     assert str(tree / "docs/census.pdf") not in sources(steward, "narwhal")
     # Marked, not removed: the item stays with valid_to set, and the ledger says when it went.
-    [item] = steward.query(f"SELECT valid_to IS NOT NULL AS retired FROM memory_item WHERE source = '{tree}/docs/census.pdf'")
+    [item] = steward.query(
+        f"SELECT valid_to IS NOT NULL AS retired FROM memory_item WHERE source = '{tree}/docs/census.pdf'"
+    )
     assert item["retired"] is True
-    [row] = steward.query(f"SELECT status, deleted_at IS NOT NULL AS gone FROM ingested_file WHERE path = '{tree}/docs/census.pdf'")
+    [row] = steward.query(
+        "SELECT status, deleted_at IS NOT NULL AS gone FROM ingested_file"
+        f" WHERE path = '{tree}/docs/census.pdf'"
+    )
     assert row == {"status": "deleted", "gone": True}
     assert str(tree / "docs/census.pdf") in [
         r["source"] for r in search(steward, "narwhal", mode="fulltext", include_expired="1")
@@ -322,18 +359,27 @@ def test_the_stream_reports_progress_then_files_then_done(steward: StewardServer
         ({"paths": ["/tmp"], "bogus": 1}, "bogus"),
     ],
 )
-def test_bad_requests_are_400_naming_the_field(steward: StewardServer, body: dict[str, Any], context: str) -> None:
+def test_bad_requests_are_400_naming_the_field(
+    steward: StewardServer, body: dict[str, Any], context: str
+) -> None:
     answer = steward.api("POST", "/api/ingest", json=body)
     assert answer.status_code == 400, answer.text
     assert answer.json()["error"]["context"] == context
 
 
-def test_cli_relative_paths_are_resolved_against_the_working_directory(steward: StewardServer, tmp_path: Path) -> None:
+def test_cli_relative_paths_are_resolved_against_the_working_directory(
+    steward: StewardServer, tmp_path: Path
+) -> None:
     (tmp_path / "rel.txt").write_text("The bassoon reed order shipped.\n")
     env = {k: v for k, v in os.environ.items() if not k.startswith("STEWARD_")}
     env.update(STEWARD_HOME=str(steward.home), STEWARD_URL=steward.url)
     done = subprocess.run(
-        [STEWARD_BIN, "ingest", "rel.txt"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
+        [STEWARD_BIN, "ingest", "rel.txt"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
         check=False,
     )
     assert done.returncode == 0, done.stderr
@@ -341,7 +387,9 @@ def test_cli_relative_paths_are_resolved_against_the_working_directory(steward: 
     assert str(tmp_path / "rel.txt") in sources(steward, "bassoon")
 
 
-def test_the_crawler_ingests_configured_folders_in_the_background(steward: StewardServer, crawl_dir: Path) -> None:
+def test_the_crawler_ingests_configured_folders_in_the_background(
+    steward: StewardServer, crawl_dir: Path
+) -> None:
     deadline = time.monotonic() + 60
     while str(crawl_dir / "inbox.md") not in sources(steward, "theremin"):
         assert time.monotonic() < deadline, "the crawler did not ingest the configured folder"

@@ -223,7 +223,7 @@ def test_otlp_export_reaches_a_receiver_on_loopback(receiver: OtlpReceiver, tool
     assert model_attrs["gen_ai.operation.name"] == {"stringValue": "chat"}
     assert model_attrs["gen_ai.system"] == {"stringValue": "scripted"}
     worker = [s for s in spans if s["_resource"].get("service.name") == "steward-worker"]
-    assert worker and all(s["_scope"] == "pydantic-ai" for s in worker)
+    assert worker and all(s["_scope"] == "steward_worker" for s in worker)
     ids = {s["spanId"] for s in spans}
     assert all(s.get("parentSpanId") in ids for s in spans if s is not root)
 

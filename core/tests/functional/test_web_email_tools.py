@@ -369,12 +369,12 @@ def test_hn_top_offline_returns_the_fixture_stories(steward: StewardServer) -> N
     assert "offline" in got.text
 
 
-def test_hn_top_reads_the_live_api_and_falls_back_to_the_feed_when_it_is_down(launcher: Any) -> None:
+def test_hn_top_reads_the_live_api_and_falls_back_to_the_shipped_feed_when_down(launcher: Any) -> None:
     fake = FakeHackerNews()
     try:
         config = base_config(None)
-        web = {"hn_base_url": fake.url, "hn_fixture": str(HN_FIXTURE), "corpus": str(CORPUS)}
-        config["tools"] = {"web": web}
+        # No corpus or hn_fixture: the ones shipped in config/ are found next to the binary.
+        config["tools"] = {"web": {"hn_base_url": fake.url}}
         config["policy"] = {"tiers": {"web.*": "low"}}
         server = launcher.launch(ServerSpec(config))
         live = call(server, "web.hn_top", {"limit": 3})
@@ -391,6 +391,10 @@ def test_hn_top_reads_the_live_api_and_falls_back_to_the_feed_when_it_is_down(la
         assert down.structured is not None
         assert down.structured["source"] == "fixture"
         assert "503" in down.structured["reason"]
+
+        shipped = call(server, "web.search", {"query": "pgvector"})
+        assert shipped.structured is not None
+        assert shipped.structured["results"][0]["url"] == "https://github.com/pgvector/pgvector"
     finally:
         fake.close()
 

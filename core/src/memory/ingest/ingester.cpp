@@ -117,6 +117,7 @@ class Ingester::Batch final {
   std::vector<Candidate> candidates_;
   std::vector<FileReport> walk_problems_;
   std::vector<LedgerRow> deletions_;  // known files that are gone, retired at the end
+  std::set<std::string> deletion_paths_;  // overlapping roots must not delete a file twice
   std::vector<Pending> pending_;
   size_t pending_bytes_ = 0;
   IngestSummary summary_;
@@ -189,7 +190,7 @@ Status Ingester::Batch::Collect() {
       auto row = owner_.ledger_.Get(path);
       if (!row.ok()) return row.error();
       if (*row && !(*row)->deleted) {
-        deletions_.push_back(**row);
+        if (deletion_paths_.insert(path).second) deletions_.push_back(**row);
       } else {
         walk_problems_.push_back({path, FileStatus::kFailed, "no such file or directory", 0, "", 0, 0, {}});
       }
@@ -374,7 +375,7 @@ void Ingester::Batch::FindDeletions(const Root& root, const std::set<std::string
     // Still there but no longer selected (a glob changed, or it became hidden): only a file
     // that is gone counts as deleted.
     if (fs::exists(fs::symlink_status(path, ec))) continue;
-    deletions_.push_back(row);
+    if (deletion_paths_.insert(path).second) deletions_.push_back(row);
   }
 }
 

@@ -16,7 +16,8 @@ namespace steward::tools::builtin {
 
 // A file or directory shipped under config/ ("corpus", "feeds/hn_top.json"): looked for in
 // config/ next to the running executable and up to four directories above it (a build tree or
-// an installation), then in /opt/steward/config and /usr/share/steward. Empty when not found.
+// an installation), then in /opt/steward/config, /usr/share/steward and the config/ of the
+// source tree the binary was built from. Empty when not found.
 [[nodiscard]] std::filesystem::path FindShippedConfig(std::string_view relative);
 
 // Registers "web" (unless config.web.enabled is false) and, when config.email.smtp_url is set,

@@ -11,6 +11,7 @@ import asyncio
 import functools
 import json
 import logging
+import os
 import re
 import ssl
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -21,6 +22,7 @@ from typing import Any, Final
 import httpx2
 from openai import AsyncOpenAI, DefaultAsyncHttpxClient
 from opentelemetry import trace as otel_trace
+from opentelemetry.trace import Status, StatusCode
 from pydantic_ai import (
     Agent,
     AgentRunResult,
@@ -49,6 +51,7 @@ from pydantic_ai.profiles.openai import OpenAIModelProfile
 from pydantic_ai.providers.openai_compatible import OpenAICompatibleProvider
 from pydantic_ai.toolsets import AbstractToolset
 
+from .. import __version__
 from .._tracing import inject_traceparent, tool_traceparent, tracer_provider
 from ..errors import ModelError, RunCancelled, RunError, ToolError
 from ..protocol import (
@@ -71,6 +74,10 @@ _log = logging.getLogger(__name__)
 _PROVIDER_NAME: Final = "steward"
 _ANSWER_SEPARATOR: Final = "\n\n"
 _MCP_CONNECT_TIMEOUT_S: Final = 10.0
+# Pydantic AI's own spans (invoke_agent, chat, execute_tool with GenAI attributes) cost about a millisecond
+# of CPU per turn; by default the runner records just the run and its tool calls, and the core's spans
+# show each model call under the run. STEWARD_WORKER_FRAMEWORK_SPANS=1 switches to Pydantic AI's.
+_FRAMEWORK_SPANS: Final = os.environ.get("STEWARD_WORKER_FRAMEWORK_SPANS", "") == "1"
 # The MCP SDK's own defaults for its HTTP client: 30 s per request, 5 min for a streamed answer.
 _MCP_HTTP_TIMEOUT: Final = httpx2.Timeout(30.0, read=300.0)
 _RETRIES_EXCEEDED = re.compile(r"Tool '(?P<name>.+?)' exceeded max retries count of (?P<count>\d+)")
@@ -200,13 +207,17 @@ class _Answer:
 class _RunState:
     """Per-run bookkeeping while events stream."""
 
-    def __init__(self, request: RunMessage, emit: Emit, aliases: Mapping[str, str]) -> None:
+    def __init__(
+        self, request: RunMessage, emit: Emit, aliases: Mapping[str, str], tracer: otel_trace.Tracer | None
+    ) -> None:
         self.request = request
         self.emit = emit
         self.aliases = aliases
         self.answer = _Answer(request.run_id, emit)
         self.tool_calls = 0
         self.tool_errors = 0
+        self.tracer = tracer
+        self.tool_spans: dict[str, otel_trace.Span] = {}
 
     def tool_name(self, model_facing: str) -> str:
         return self.aliases.get(model_facing, model_facing)
@@ -222,11 +233,28 @@ class _RunState:
             self.tool_calls += 1
             self.answer.tools_called()
             name = self.tool_name(event.part.tool_name)
+            if self.tracer is not None:
+                # Open while the tool runs, so the /mcp call names it as parent (_mcp_traceparent_hook).
+                self.tool_spans[event.part.tool_call_id] = self.tracer.start_span(
+                    f"execute_tool {name}",
+                    attributes={
+                        "gen_ai.operation.name": "execute_tool",
+                        "gen_ai.tool.name": event.part.tool_name,
+                        "gen_ai.tool.call.id": event.part.tool_call_id,
+                        "tool.name": name,
+                    },
+                )
             await self.emit(StatusEvent(run_id=self.request.run_id, text=f"calling {name}…"))
-        elif isinstance(event, FunctionToolResultEvent) and event.part.outcome != "success":
-            self.tool_errors += 1
-            name = self.tool_name(event.part.tool_name)
-            _log.info("run %s: tool %s %s", self.request.run_id, name, event.part.outcome)
+        elif isinstance(event, FunctionToolResultEvent):
+            span = self.tool_spans.pop(event.part.tool_call_id, None)
+            if event.part.outcome != "success":
+                self.tool_errors += 1
+                name = self.tool_name(event.part.tool_name)
+                _log.info("run %s: tool %s %s", self.request.run_id, name, event.part.outcome)
+                if span is not None:
+                    span.set_status(Status(StatusCode.ERROR, f"tool {event.part.outcome}"))
+            if span is not None:
+                span.end()
 
     def stats(self, result: AgentRunResult[str]) -> RunStats:
         retries = 0
@@ -328,8 +356,36 @@ class PydanticAIRunner:
         )
 
     async def run(self, request: RunMessage, emit: Emit) -> None:
+        traced = _traced(request)
+        if not traced or _FRAMEWORK_SPANS:
+            await emit(await self._run(request, emit, framework_spans=traced, tracer=None))
+            return
+        tracer = tracer_provider().get_tracer("steward_worker", __version__)
+        attributes = {
+            "gen_ai.operation.name": "invoke_agent",
+            "gen_ai.agent.name": request.agent.name,
+            "gen_ai.request.model": request.agent.model,
+            "steward.runner": self.name,
+        }
+        with tracer.start_as_current_span(
+            f"invoke_agent {request.agent.name}",
+            attributes=attributes,
+            record_exception=False,
+            set_status_on_exception=False,
+        ) as span:
+            try:
+                done = await self._run(request, emit, framework_spans=False, tracer=tracer)
+            except RunError as exc:
+                span.set_status(Status(StatusCode.ERROR, exc.message))
+                raise
+        # After the span ended: the run's spans are sent with `done`.
+        await emit(done)
+
+    async def _run(
+        self, request: RunMessage, emit: Emit, *, framework_spans: bool, tracer: otel_trace.Tracer | None
+    ) -> DoneEvent:
         aliases: dict[str, str] = {}
-        state = _RunState(request, emit, aliases)
+        state = _RunState(request, emit, aliases, tracer)
         await emit(StatusEvent(run_id=request.run_id, text="thinking…"))
         token = request.core.token.get_secret_value()
         # The core owns retries, budgets and circuit breakers for model calls: the SDK must not retry too.
@@ -349,7 +405,7 @@ class PydanticAIRunner:
                 stack.push_async_callback(client.close)
                 toolsets = await self._open_tools(request, stack, aliases)
                 model = _build_model(request.agent.model, client)
-                agent = _build_agent(request.agent, model, toolsets, traced=_traced(request))
+                agent = _build_agent(request.agent, model, toolsets, traced=framework_spans)
                 async with agent.run_stream_events(
                     request.input.message,
                     message_history=to_message_history(request.input.history),
@@ -372,7 +428,7 @@ class PydanticAIRunner:
             output = state.answer.text
         elif not output.endswith(result.output):
             _log.warning("run %s: streamed text does not end with the agent's output", request.run_id)
-        await emit(DoneEvent(run_id=request.run_id, output=output, stats=state.stats(result)))
+        return DoneEvent(run_id=request.run_id, output=output, stats=state.stats(result))
 
     async def _open_tools(
         self, request: RunMessage, stack: AsyncExitStack, aliases: dict[str, str]
