@@ -22,6 +22,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <map>
 #include <mutex>
 #include <random>
 #include <sstream>
@@ -331,6 +332,7 @@ int Run(const std::string& pg, int size, int queries, int ingest_sample, double 
 
     // 3. Queries: two topic words + a vector near the topic.
     std::vector<double> hybrid_ms, vector_ms;
+    std::map<std::string, std::vector<double>> stages;  // the plan's own timings, per stage
     int found = 0, possible = 0;
     std::mt19937 qrng(7);
     for (int q = 0; q < queries; ++q) {
@@ -353,6 +355,9 @@ int Run(const std::string& pg, int size, int queries, int ingest_sample, double 
         std::fprintf(stderr, "search: %s\n", res.error().ToString().c_str());
         rc = 1;
         break;
+      }
+      for (const auto& [stage, ms] : res->plan["timings_ms"].items()) {
+        if (ms.is_number()) stages[stage].push_back(ms.get<double>());
       }
       // Vector path recall against exact search over the generated vectors.
       r.mode = "vector";
@@ -379,6 +384,9 @@ int Run(const std::string& pg, int size, int queries, int ingest_sample, double 
     std::printf("hybrid query (fulltext + hnswlib + RRF + details + audit row), %d queries:\n"
                 "  p50 %.2f ms  p99 %.2f ms  [query vector precomputed]\n",
                 queries, Percentile(hybrid_ms, 0.5), Percentile(hybrid_ms, 0.99));
+    std::printf("  hybrid stages, p50:");
+    for (const auto& [stage, v] : stages) std::printf(" %s %.2f", stage.c_str(), Percentile(v, 0.5));
+    std::printf("\n");
     std::printf("vector-only query: p50 %.2f ms  p99 %.2f ms\n", Percentile(vector_ms, 0.5),
                 Percentile(vector_ms, 0.99));
     std::printf("recall@10 of the vector path vs exact search: %.3f\n",

@@ -47,11 +47,12 @@ TEST(RenderTrace, PrintsTheTreeWithDurationsTokensCostsAndErrors) {
   ASSERT_EQ(lines.size(), 6u) << RenderTrace(trace);
   EXPECT_EQ(lines[0], "trace 4bf92f3577b34da6a3ce929d0e0e4736  (run r1, failed)");
   EXPECT_EQ(lines[1], "chat.run researcher (412 ms, $0.0003, confidence 83%)");
-  EXPECT_THAT(lines[2], ::testing::StartsWith("├─ worker: invoke_agent researcher (405 ms)"));
+  // The worker's span is the root's only child; the calls are its children.
+  EXPECT_THAT(lines[2], ::testing::StartsWith("└─ worker: invoke_agent researcher (405 ms)"));
   EXPECT_THAT(lines[2], ::testing::EndsWith("[python]"));
-  EXPECT_EQ(lines[3], "│  ├─ chat offline (3.1 ms, 561→216 tokens)");
-  EXPECT_EQ(lines[4], "│  ├─ execute_tool memory.search (2.9 ms, 2 results)");
-  EXPECT_EQ(lines[5], "│  └─ chat offline (2.4 ms)  ✗ HTTP 503: overloaded");
+  EXPECT_EQ(lines[3], "   ├─ chat offline (3.1 ms, 561→216 tokens)");
+  EXPECT_EQ(lines[4], "   ├─ execute_tool memory.search (2.9 ms, 2 results)");
+  EXPECT_EQ(lines[5], "   └─ chat offline (2.4 ms)  ✗ HTTP 503: overloaded");
 }
 
 TEST(RenderTrace, SaysWhyThereIsNothingToShow) {

@@ -12,6 +12,7 @@
 #include <pqxx/pqxx>
 
 #include "common/testing/pg_test_database.hpp"
+#include "memory/memory_tool_provider.hpp"
 #include "memory/testing/hashing_embedder.hpp"
 #include "store/migrations.hpp"
 
@@ -367,6 +368,29 @@ TEST_F(MemoryIndexTest, WithoutAnEmbedderSearchIsFullTextOnly) {
   EXPECT_EQ(found->hits.size(), 1u);
   EXPECT_EQ(found->plan["paths"].size(), 1u);
   EXPECT_EQ(index_->Stats().vector_backend, "none");
+}
+
+TEST_F(MemoryIndexTest, MemoryToolsRememberIntoTheIndexAndSearchWithCitationsAndPlan) {
+  MemoryToolProvider tools(*db_, index_.get());
+  tools::CallContext ctx;
+  ctx.principal = "run";
+  ctx.session_id = "aaaaaaaa-0000-0000-0000-000000000009";
+  auto saved = tools.Call("remember", {{"content", "The spare house key is under the blue flowerpot."}}, ctx);
+  ASSERT_TRUE(saved.ok()) << saved.error().ToString();
+  EXPECT_EQ(saved->structured["chunks"], 1);
+  EXPECT_EQ(saved->structured["embedded"], true);
+  auto found = tools.Call("search", {{"query", "where is the spare key"}}, ctx);
+  ASSERT_TRUE(found.ok()) << found.error().ToString();
+  const json& results = found->structured["results"];
+  ASSERT_EQ(results.size(), 1u);
+  EXPECT_EQ(results[0]["id"], saved->structured["id"]);
+  EXPECT_EQ(results[0]["title"], "The spare house key is under the blue flowerpot.");
+  EXPECT_EQ(results[0]["source"], "conversation:aaaaaaaa-0000-0000-0000-000000000009");
+  EXPECT_TRUE(found->structured["plan"].contains("intent"));
+  const std::string text = found->content[0]["text"];
+  EXPECT_NE(text.find("[" + std::to_string(results[0]["id"].get<int64_t>()) + "] The spare house key"),
+            std::string::npos)
+      << text;
 }
 
 }  // namespace
