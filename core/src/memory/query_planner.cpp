@@ -314,8 +314,8 @@ json QueryPlan::ToJson() const {
   if (use_fulltext) {
     paths.push_back({{"path", "fulltext"},
                      {"how", "memory_chunk.search @@ websearch_to_tsquery('english', q) ranked by ts_rank_cd "
-                             "(GIN index); relaxed to any-word (OR) matching when that finds fewer than " +
-                                 std::to_string(limit) + " items"},
+                             "(GIN index); when that finds fewer than " + std::to_string(limit) +
+                                 " items, also chunks with at least half of the words, weighted by the share"},
                      {"weight", fulltext_weight},
                      {"candidates", candidates}});
   }

@@ -106,7 +106,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"tools: {email: {smtp_url: http://mail}}", "smtp://"},
         BadCase{"tools: {email: {smtp_url: smtp://mail:25}}", "from is required"},
         BadCase{"tools: {email: {smtp_url: smtp://mail:25, from: not-an-address}}", "tools.email.from"},
-        BadCase{"tools: {email: {password: ${MISSING}}}", "MISSING is not set"},
+        BadCase{"tools: {email: {password: \"${MISSING}\"}}", "MISSING is not set"},
         BadCase{"tools: {sms: {}}", "sms"}));
 
 }  // namespace
