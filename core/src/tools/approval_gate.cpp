@@ -151,7 +151,13 @@ Result<ApprovalOutcome> ApprovalGate::Await(const std::string& tool, const json&
 ApprovalRecord ApprovalGate::AutoDecide(const ApprovalRecord& request, ApprovalStatus status, const std::string& by,
                                         const std::string& note, bool escalated) {
   auto decided = store_.Decide(request.id, status, by, note, escalated);
-  if (decided.ok()) return std::move(*decided);
+  if (decided.ok()) {
+    if (status != ApprovalStatus::kExpired) {  // expiry has its own warning
+      spdlog::info("approval {} {} ({}): {} for run {}", request.id, ApprovalStatusName(status), by, request.tool,
+                   request.run_id.empty() ? "-" : request.run_id);
+    }
+    return std::move(*decided);
+  }
   if (decided.error().code == ErrorCode::kConflict) {
     // The owner's decision got there first; it stands.
     if (auto current = store_.Get(request.id); current.ok()) return std::move(*current);

@@ -369,7 +369,7 @@ def test_an_owner_mcp_client_is_held_by_the_same_gate(steward: StewardServer) ->
     assert memory_items(steward, "hotel") == 0
     assert decide(steward, approval["id"], "deny").status_code == 200
     thread.join(30)
-    assert outcome and outcome[0].isError
+    assert outcome and outcome[0].is_error
     assert "denied" in outcome[0].content[0].text
     assert memory_items(steward, "hotel") == 0
 

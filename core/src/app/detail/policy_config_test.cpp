@@ -58,7 +58,7 @@ struct BadCase {
 
 TEST(PolicyConfig, MistakesNameTheKeyAndWhatWasExpected) {
   const BadCase cases[] = {
-      {"policy: {tiers: {email.send: extreme}}", "expected one of: low, medium, high", "policy.tiers.email.send"},
+      {"policy: {tiers: {email.send: extreme}}", "unknown risk tier \"extreme\" (expected low, medium or high)", "policy.tiers.email.send"},
       {"policy: {tiers: {email.send: }}", "expected low, medium or high", "policy.tiers.email.send"},
       {"policy: {tiers: [email.send]}", "", "policy.tiers"},
       {"policy: {approval_timeout_s: 0}", "between 0.1 and 86400", "policy.approval_timeout_s"},
