@@ -60,7 +60,7 @@ def remember(word: str) -> dict[str, Any]:
 
 SCRIPT: dict[str, Any] = {
     "responses": [
-        *(remember(w) for w in ("alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel")),
+        *(remember(w) for w in ("alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "india")),
         {"when": "after_tool", "content": "Finished."},
         {"content": "Nothing to do."},
     ]
@@ -464,6 +464,49 @@ def test_cli_chat_prints_the_approval_and_steward_approve_answers_it(steward: St
     )
     assert again.returncode == 1
     assert "already decided" in again.stderr
+
+
+def test_cli_chat_on_a_terminal_asks_and_posts_the_answer(steward: StewardServer) -> None:
+    import pty
+
+    master, slave = pty.openpty()  # the chat's stdin is a terminal; its output stays on pipes
+    chat = subprocess.Popen(
+        [STEWARD_BIN, "chat", "--agent", "scribe", "please remember india"],
+        env=cli_env(steward),
+        stdin=slave,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    os.close(slave)
+    err_lines: list[str] = []
+
+    def read_err() -> None:
+        assert chat.stderr is not None
+        err_lines.extend(iter(chat.stderr.readline, ""))
+
+    reader = threading.Thread(target=read_err, daemon=True)
+    reader.start()
+    try:
+        wait_for(
+            lambda: any("Approve memory.remember" in line for line in err_lines),
+            timeout=60,
+            what="the approval question",
+        )
+        assert memory_items(steward, "india") == 0
+        os.write(master, b"y\n")
+        out, _ = chat.communicate(timeout=120)
+    finally:
+        if chat.poll() is None:
+            chat.kill()
+        os.close(master)
+    reader.join(10)
+    err = "".join(err_lines)
+    assert chat.returncode == 0, err
+    assert 'Approve memory.remember {"content":"india-fact for the approval tests"}? [y/N]' in err
+    assert "approved" in err
+    assert "Finished." in out
+    assert memory_items(steward, "india") == 1
 
 
 def test_timeout_denies_escalates_and_logs(launcher: Any, tmp_path: Path) -> None:
