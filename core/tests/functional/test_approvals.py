@@ -476,32 +476,34 @@ def test_cli_chat_on_a_terminal_asks_and_posts_the_answer(steward: StewardServer
         stdin=slave,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        text=True,
     )
     os.close(slave)
-    err_lines: list[str] = []
+    err_chunks: list[bytes] = []
 
-    def read_err() -> None:
+    def read_err() -> None:  # raw reads: the question ends without a newline
         assert chat.stderr is not None
-        err_lines.extend(iter(chat.stderr.readline, ""))
+        while chunk := os.read(chat.stderr.fileno(), 4096):
+            err_chunks.append(chunk)
 
     reader = threading.Thread(target=read_err, daemon=True)
     reader.start()
     try:
         wait_for(
-            lambda: any("Approve memory.remember" in line for line in err_lines),
+            lambda: b"Approve memory.remember" in b"".join(err_chunks),
             timeout=60,
             what="the approval question",
         )
         assert memory_items(steward, "india") == 0
         os.write(master, b"y\n")
-        out, _ = chat.communicate(timeout=120)
+        chat.wait(120)
+        assert chat.stdout is not None
+        out = chat.stdout.read().decode()
     finally:
         if chat.poll() is None:
             chat.kill()
         os.close(master)
     reader.join(10)
-    err = "".join(err_lines)
+    err = b"".join(err_chunks).decode()
     assert chat.returncode == 0, err
     assert 'Approve memory.remember {"content":"india-fact for the approval tests"}? [y/N]' in err
     assert "approved" in err

@@ -69,3 +69,15 @@ def test_cli_memory_search_explain_prints_results_and_the_plan(steward: StewardS
     assert "plan: " in done.stdout
     assert "fusion: reciprocal rank fusion" in done.stdout
     assert "-- fulltext" in done.stdout  # the SQL that ran
+
+
+def test_the_offline_researcher_answers_from_memory_citing_the_item_title(steward: StewardServer) -> None:
+    steward.chat("Remember that the wifi password for the cabin is heron-42.", timeout=180)
+    events = steward.chat("What is the wifi password for the cabin?", timeout=180)
+    tools = [e["tool"] for e in events_of(events, "tool_call")]
+    assert "memory.search" in tools, tools
+    answer = "".join(e["text"] for e in events_of(events, "token"))
+    assert "heron-42" in answer
+    # The Sources line cites the memory item by its title and its source (the conversation).
+    sources = answer.split("Sources:")[-1].lower()
+    assert "the wifi password for the cabin is heron-42 — conversation:" in sources, answer
