@@ -14,8 +14,12 @@ APT_PACKAGES=(
   libbenchmark-dev libhnswlib-dev libpoppler-cpp-dev
   postgresql postgresql-contrib
   python3 python3-venv python3-dev
-  nodejs npm
 )
+# Node.js may come from Debian or from NodeSource (whose nodejs bundles npm and conflicts with
+# Debian's npm package): only ask apt for it when there is no node/npm at all.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  APT_PACKAGES+=(nodejs npm)
+fi
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
