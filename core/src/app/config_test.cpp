@@ -34,7 +34,7 @@ Result<Config> Load(const std::string& yaml, const Vars& env = {},
 }
 
 const fs::path kExampleFile =
-    fs::path(__FILE__).parent_path() / ".." / ".." / ".." / "config" / "steward.example.yaml";
+    fs::path(STEWARD_SOURCE_DIR) / "config" / "steward.example.yaml";
 
 // A scratch directory removed at the end of the test.
 class TempDir final {
@@ -139,7 +139,15 @@ TEST(LoadConfig, ExampleFileLoadsAndMatchesTheBuiltInDefaults) {
   EXPECT_EQ(researcher.temperature, 0.2);
   EXPECT_EQ(researcher.max_retries, 2);
   EXPECT_THAT(researcher.system_prompt, HasSubstr("cite the memory items you used as [n]"));
-  ExpectSameModelsAndAgents(*config, DefaultConfig());
+  // On top of the defaults, the example ships the daily_research workflow and its two agents.
+  ASSERT_EQ(config->workflows.count("daily_research"), 1u);
+  EXPECT_EQ(config->workflows.at("daily_research").schedule->cron, "0 8 * * *");
+  EXPECT_EQ(config->agents.at("trend_researcher").runner, "langgraph");
+  EXPECT_EQ(config->agents.at("digest_formatter").runner, "formatter");
+  Config defaults_part = *config;
+  defaults_part.agents.erase("trend_researcher");
+  defaults_part.agents.erase("digest_formatter");
+  ExpectSameModelsAndAgents(defaults_part, DefaultConfig());
 }
 
 TEST(LoadConfig, FileWithoutModelSectionsGetsTheDefaults) {

@@ -147,7 +147,7 @@ struct Metrics {
 
 std::string WorkerPython() {
   if (const char* p = std::getenv("STEWARD_TEST_PYTHON"); p != nullptr && *p != '\0') return p;
-  const auto repo = std::filesystem::path(__FILE__).parent_path() / "../../../.venv/bin/python";
+  const auto repo = std::filesystem::path(STEWARD_SOURCE_DIR) / ".venv/bin/python";
   if (std::filesystem::exists(repo)) return repo.lexically_normal().string();
   return "python3";
 }

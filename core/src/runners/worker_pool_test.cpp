@@ -20,7 +20,7 @@ using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
 std::string FakeWorkerPath() {
-  return (std::filesystem::path(__FILE__).parent_path() / "../../tests/fixtures/fake_worker.py")
+  return (std::filesystem::path(STEWARD_SOURCE_DIR) / "core/tests/fixtures/fake_worker.py")
       .lexically_normal()
       .string();
 }

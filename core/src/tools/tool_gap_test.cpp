@@ -33,7 +33,7 @@ json ValidReport() {
 std::string Fenced(const std::string& body) { return "```steward-tool-gap\n" + body + "\n```\n"; }
 
 TEST(ToolGapSchema, IsTheFileShippedInDocs) {
-  const auto path = std::filesystem::path(__FILE__).parent_path() / "../../../docs/tool-gap-report.schema.json";
+  const auto path = std::filesystem::path(STEWARD_SOURCE_DIR) / "docs/tool-gap-report.schema.json";
   std::ifstream in(path);
   ASSERT_TRUE(in.good()) << "cannot read " << path;
   std::stringstream text;

@@ -31,7 +31,7 @@ from steward_harness import (
 )
 
 sys.path.insert(0, str(FIXTURES_DIR))
-from otlp_receiver import OtlpReceiver, spans_of  # noqa: E402
+from otlp_receiver import OtlpReceiver, spans_of
 
 PRICE_IN = 3.0  # USD per million tokens
 PRICE_OUT = 15.0
@@ -43,7 +43,11 @@ TOOL_SCRIPT: dict[str, Any] = {
             "usage": {"prompt_tokens": 561, "completion_tokens": 216},
         },
         {"match": "overload", "error": {"status": 503, "message": "overloaded"}},
-        {"when": "after_tool", "content": "Nothing saved about Paris yet.", "usage": {"prompt_tokens": 700, "completion_tokens": 9}},
+        {
+            "when": "after_tool",
+            "content": "Nothing saved about Paris yet.",
+            "usage": {"prompt_tokens": 700, "completion_tokens": 9},
+        },
         {"content": "Plain answer."},
     ]
 }
@@ -114,7 +118,7 @@ def tool_run(steward: StewardServer) -> dict[str, Any]:
     return {"run_id": run_id, "done": done, "trace": trace_of(steward, run_id)}
 
 
-def test_chat_with_tool_use_stores_a_linked_span_tree(tool_run: dict[str, Any]) -> None:
+def test_chat_with_tool_use_stores_a_linked_span_tree(tool_run: dict[str, Any]) -> None:  # noqa: PLR0915
     trace = tool_run["trace"]
     spans = trace["spans"]
     index = by_id(spans)
@@ -185,7 +189,9 @@ def test_chat_with_tool_use_stores_a_linked_span_tree(tool_run: dict[str, Any]) 
     assert memory["attributes"]["memory.result_count"] == 0
 
 
-def test_get_run_answers_the_run_or_says_what_is_wrong(steward: StewardServer, tool_run: dict[str, Any]) -> None:
+def test_get_run_answers_the_run_or_says_what_is_wrong(
+    steward: StewardServer, tool_run: dict[str, Any]
+) -> None:
     response = steward.api("GET", f"/api/runs/{tool_run['run_id']}")
     assert response.status_code == 200, response.text
     run = response.json()
@@ -211,7 +217,8 @@ def test_otlp_export_reaches_a_receiver_on_loopback(receiver: OtlpReceiver, tool
     assert root["_resource"]["service.name"] == "steward"
     assert root["_scope"] == "steward"
     assert "parentSpanId" not in root
-    assert isinstance(root["startTimeUnixNano"], str) and int(root["endTimeUnixNano"]) > int(root["startTimeUnixNano"])
+    assert isinstance(root["startTimeUnixNano"], str)
+    assert int(root["endTimeUnixNano"]) > int(root["startTimeUnixNano"])
     assert root["status"]["code"] == 1
     attrs = {kv["key"]: kv["value"] for kv in root["attributes"]}
     assert attrs["agent.id"] == {"stringValue": "tracer"}
@@ -223,7 +230,8 @@ def test_otlp_export_reaches_a_receiver_on_loopback(receiver: OtlpReceiver, tool
     assert model_attrs["gen_ai.operation.name"] == {"stringValue": "chat"}
     assert model_attrs["gen_ai.system"] == {"stringValue": "scripted"}
     worker = [s for s in spans if s["_resource"].get("service.name") == "steward-worker"]
-    assert worker and all(s["_scope"] == "steward_worker" for s in worker)
+    assert worker
+    assert all(s["_scope"] == "steward_worker" for s in worker)
     ids = {s["spanId"] for s in spans}
     assert all(s.get("parentSpanId") in ids for s in spans if s is not root)
 
@@ -236,7 +244,8 @@ def test_steward_trace_prints_the_tree(steward: StewardServer, tool_run: dict[st
     lines = done.stdout.splitlines()
     assert lines[0].startswith(f"trace {tool_run['done']['trace_id']}")
     assert lines[1].startswith("chat.run tracer (")
-    assert "confidence" in lines[1] and "$0.00" in lines[1]
+    assert "confidence" in lines[1]
+    assert "$0.00" in lines[1]
     assert any("─ worker: invoke_agent tracer (" in line and line.endswith("[python]") for line in lines)
     assert any("└─ memory.search (" in line for line in lines)
     assert any("chat priced (" in line and "561→216 tokens" in line for line in lines)
@@ -263,7 +272,8 @@ def test_sampling_keeps_failed_traces_and_drops_ordinary_ones(launcher: Launcher
     server = launcher.launch(tracing_spec(None, sample_ratio=0))
     ok = server.chat("what did we plan for the paris trip?", agent="tracer")
     failed = server.chat("overload please", agent="tracer")
-    assert events_of(ok, "done") and events_of(failed, "error")
+    assert events_of(ok, "done")
+    assert events_of(failed, "error")
     assert trace_of(server, run_of(ok))["spans"] == []
     kept = trace_of(server, run_of(failed))["spans"]
     assert {"chat.run", "chat priced"} <= {s["name"] for s in kept}
@@ -290,7 +300,7 @@ class _KeyEchoingUpstream(http.server.ThreadingHTTPServer):
         outer = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            def log_message(self, format: str, *args: Any) -> None:
                 return
 
             def do_POST(self) -> None:
@@ -298,7 +308,8 @@ class _KeyEchoingUpstream(http.server.ThreadingHTTPServer):
                 auth = self.headers.get("Authorization", "")
                 outer.authorizations.append(auth)
                 key = auth.removeprefix("Bearer ")
-                body = json.dumps({"error": {"message": f"Incorrect API key provided: {key}.", "type": "invalid_request_error"}}).encode()
+                error = {"message": f"Incorrect API key provided: {key}.", "type": "invalid_request_error"}
+                body = json.dumps({"error": error}).encode()
                 self.send_response(401)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
@@ -353,7 +364,8 @@ def test_secrets_appear_in_no_log_span_export_or_database_row(launcher: Launcher
         arguments = json.loads(tool_spans[0]["attributes"]["tool.arguments"])
         assert arguments == {"query": "weather", "api_key": "[REDACTED]"}
         model_spans = named(trace_of(server, run_of(failed))["spans"], "chat leaky-model")
-        assert model_spans and model_spans[0]["status"] == "error"
+        assert model_spans
+        assert model_spans[0]["status"] == "error"
         assert "Incorrect API key provided" in model_spans[0]["status_message"]  # the echo, minus the key
 
         spans = json.dumps([trace_of(server, run_of(e))["spans"] for e in (failed, used)])
@@ -363,7 +375,9 @@ def test_secrets_appear_in_no_log_span_export_or_database_row(launcher: Launcher
         logs = server.log_text()
         dump = subprocess.run(["pg_dump", "--data-only", server.database_url or ""], capture_output=True,
                               text=True, timeout=120, check=True).stdout
-        assert "span" in dump and "model_call" in dump and "run" in dump
+        assert "span" in dump
+        assert "model_call" in dump
+        assert "run" in dump
         for secret in (api_key, tool_token):
             assert secret not in error["message"]
             assert secret not in logs, "a secret reached the log"

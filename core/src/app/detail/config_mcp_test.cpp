@@ -25,7 +25,7 @@ Result<Config> Load(const std::string& yaml, std::map<std::string, std::string> 
 }
 
 const fs::path kExampleFile =
-    fs::path(__FILE__).parent_path() / ".." / ".." / ".." / ".." / "config" / "steward.example.yaml";
+    fs::path(STEWARD_SOURCE_DIR) / "config" / "steward.example.yaml";
 
 TEST(McpServersConfig, ReadsStdioAndHttpServersInFileOrder) {
   auto config = Load(R"(

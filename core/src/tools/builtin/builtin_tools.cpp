@@ -24,7 +24,7 @@ fs::path FindShippedConfig(std::string_view relative) {
   // A development build outside the source tree (build dirs like /work/build-x): the config/ of
   // the source tree it was compiled from, if that still exists.
   const fs::path source_config =
-      (fs::path(__FILE__).parent_path() / ".." / ".." / ".." / ".." / "config").lexically_normal();
+      (fs::path(STEWARD_SOURCE_DIR) / "config").lexically_normal();
   for (const fs::path& root : {fs::path("/opt/steward/config"), fs::path("/usr/share/steward"), source_config}) {
     if (fs::exists(root / relative, ec)) return root / relative;
   }

@@ -12,7 +12,7 @@ namespace {
 namespace fs = std::filesystem;
 
 fs::path ShippedCorpus() {
-  return (fs::path(__FILE__).parent_path() / "../../../../config/corpus").lexically_normal();
+  return (fs::path(STEWARD_SOURCE_DIR) / "config/corpus").lexically_normal();
 }
 
 std::string TopTitle(const LocalCorpus& corpus, std::string_view query) {
