@@ -11,9 +11,10 @@ APT_PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config git curl ca-certificates
   libboost1.81-dev libboost-json1.81-dev libcurl4-openssl-dev libpqxx-dev libpq-dev
   nlohmann-json3-dev libyaml-cpp-dev libspdlog-dev libcli11-dev libgtest-dev libgmock-dev
-  libbenchmark-dev libhnswlib-dev libpoppler-cpp-dev
+  libbenchmark-dev libhnswlib-dev libpoppler-cpp-dev libhowardhinnant-date-dev
   postgresql postgresql-contrib
   python3 python3-venv python3-dev
+  prometheus  # promtool: the functional tests check GET /metrics with `promtool check metrics`
 )
 # Node.js may come from Debian or from NodeSource (whose nodejs bundles npm and conflicts with
 # Debian's npm package): only ask apt for it when there is no node/npm at all.

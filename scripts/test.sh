@@ -16,6 +16,9 @@ fi
 export STEWARD_TEST_PYTHON="$PWD/.venv/bin/python"
 export STEWARD_BIN="$PWD/build/core/steward"
 
+echo "==> Python lint (ruff)"
+.venv/bin/ruff check worker core/tests bench
+
 echo "==> C++ tests (ctest)"
 ctest --test-dir build --output-on-failure -j2 --timeout 300
 

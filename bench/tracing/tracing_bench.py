@@ -27,13 +27,20 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "core" / "tests" / "functional"))
 
 import httpx
-from steward_harness import Launcher, ServerSpec, StewardServer, base_config, parse_sse_lines
+from steward_harness import (
+    Launcher,
+    ServerSpec,
+    StewardServer,
+    base_config,
+    parse_sse_lines,
+)
 
 TARGET_OVERHEAD = 0.02
 
 
 def spec(enabled: bool, tools: bool) -> ServerSpec:
     config = base_config(None, pool_size=1)
+    config["workers"]["start_timeout_s"] = 300  # a loaded 2-core machine takes over a minute to import the worker
     config["providers"]["zero"] = {"kind": "scripted", "script": "zero.yaml", "timeout_s": 30}
     config["models"]["zero"] = {"provider": "zero", "model": "zero", "price": {"input_per_mtok": 1, "output_per_mtok": 2}}
     config["agents"]["bench"] = {"runner": "pydantic_ai", "model": "zero", "tools": ["memory.*"] if tools else []}

@@ -15,7 +15,7 @@ def test_ready_is_the_first_line_and_names_runners_and_versions(worker: WorkerPr
     ready = json.loads(worker.raw_stdout[0])
     assert ready["type"] == "ready"
     assert ready["pid"] == worker.pid
-    assert ready["runners"] == ["pydantic_ai"]
+    assert ready["runners"] == ["formatter", "langgraph", "pydantic_ai"]
     assert ready["versions"]["pydantic-ai-slim"]
     assert ready["versions"]["python"]
 

@@ -14,12 +14,14 @@
 #include <utility>
 
 #include "app/detail/config_mcp.hpp"
+#include "app/detail/budgets_config.hpp"
 #include "app/detail/config_reader.hpp"
 #include "app/tool_servers.hpp"
 #include "app/detail/memory_config.hpp"
 #include "app/detail/policy_config.hpp"
 #include "app/detail/telemetry_config.hpp"
 #include "app/detail/tools_config.hpp"
+#include "app/detail/workflows_config.hpp"
 
 namespace steward::app {
 namespace {
@@ -164,7 +166,7 @@ Status GetHeaders(const Field& f, std::map<std::string, std::string>& out) {
 
 Status ParseProvider(const Mapping::Entry& entry, models::ProviderConfig& p) {
   static const Keys kKeys = {"kind",     "base_url",          "api_key", "headers",
-                             "timeout_s", "connect_timeout_s", "script"};
+                             "timeout_s", "connect_timeout_s", "script", "circuit_breaker"};
   static const Keys kKinds = {"openai", "anthropic", "offline", "scripted"};
   Result<Mapping> m = Mapping::Open(entry.value, &kKeys);
   if (!m.ok()) return m.error();
@@ -189,6 +191,7 @@ Status ParseProvider(const Mapping::Entry& entry, models::ProviderConfig& p) {
   STEWARD_RETURN_IF_ERROR(GetHeaders(m->Get("headers"), p.headers));
   STEWARD_RETURN_IF_ERROR(GetTimeout(m->Get("timeout_s"), p.timeout));
   STEWARD_RETURN_IF_ERROR(GetTimeout(m->Get("connect_timeout_s"), p.connect_timeout));
+  STEWARD_RETURN_IF_ERROR(detail::ParseCircuitBreaker(m->Get("circuit_breaker"), p));
   if (http) {
     STEWARD_RETURN_IF_ERROR(GetBaseUrl(m->Get("base_url"), p.kind, p.base_url));
     // The hosted APIs always need a key; local servers (Ollama, vLLM) usually do not.
@@ -258,6 +261,7 @@ Status ParseModel(const Mapping::Entry& entry, const Config& config, models::Mod
   if (route.upstream_model.empty()) return m->Get("model").Fail("expected a non-empty model name");
   Result<Mapping> price = Mapping::Open(m->Get("price"), &kPriceKeys);
   if (!price.ok()) return price.error();
+  if (m->Get("price").present()) route.price_source = "config";
   constexpr double kInf = std::numeric_limits<double>::infinity();
   constexpr std::string_view kPrice = "a non-negative number (USD per million tokens)";
   STEWARD_RETURN_IF_ERROR(
@@ -371,12 +375,12 @@ struct Section {
 
 constexpr Section kSections[] = {
     {"server", ParseServer},       {"database", ParseDatabase}, {"workers", ParseWorkers},
-    {"providers", ParseProviders}, {"models", ParseModels},     {"agents", ParseAgents},
+    {"providers", ParseProviders}, {"models", ParseModels}, {"prices", detail::ParsePricesSection},     {"agents", ParseAgents},
     {"default_agent", ParseDefaultAgent},
     {"tools", detail::ParseToolsSection},
     {"files", detail::ParseFiles}, {"mcp_servers", detail::ParseMcpServers},
     {"policy", detail::ParsePolicySection},           {"memory", detail::ParseMemorySection},
-    {"budgets", nullptr},          {"telemetry", detail::ParseTelemetrySection}, {"workflows", nullptr},
+    {"budgets", detail::ParseBudgetsSection},          {"telemetry", detail::ParseTelemetrySection}, {"workflows", detail::ParseWorkflowsSection},
     {"schedules", nullptr},        {"ui", nullptr},
 };
 

@@ -12,7 +12,9 @@
 #include <vector>
 
 #include "common/result.hpp"
+#include "engine/workflow_definition.hpp"
 #include "memory/memory_config.hpp"
+#include "models/budget_policy.hpp"
 #include "models/provider_config.hpp"
 #include "runners/agent_config.hpp"
 #include "telemetry/telemetry_config.hpp"
@@ -56,11 +58,15 @@ struct Config {
   FilesConfig files;                                    // the `files:` section
   ::steward::memory::MemoryConfig memory;               // the `memory:` section
   ::steward::tools::RiskPolicyConfig policy;            // the `policy:` section
+  ::steward::models::BudgetConfig budgets;              // the `budgets:` section (prices: go into `models`)
   // The `mcp_servers:` section, in file order. A file lists exactly its servers; with no file,
   // DefaultConfig() adds the bundled filesystem server `fs` when node and it are installed.
   std::vector<::steward::tools::McpServerConfig> mcp_servers;
   // Absent in the file: `researcher` if defined, else the only agent; always a key of `agents`.
   std::string default_agent = "researcher";
+  // The `workflows:` section (app/detail/workflows_config.hpp), validated against agents and
+  // models; keyed by workflow name.
+  std::map<std::string, ::steward::engine::WorkflowDefinition> workflows;
 };
 
 // Looks up an environment variable; std::nullopt when unset. Injected so tests need not
@@ -72,8 +78,7 @@ EnvLookup ProcessEnv();
 // resolved against the file's directory; `source` is the file's absolute path. A file that
 // defines none of providers/models/agents gets DefaultConfig()'s; one that defines any of them
 // gets exactly what it defines. Unknown keys are errors, except in the top-level sections
-// reserved for later features (memory, budgets, workflows,
-// schedules, ui), which are accepted and ignored for now.
+// reserved for later features (schedules, ui), which are accepted and ignored for now.
 [[nodiscard]] Result<Config> LoadConfigFile(const std::filesystem::path& path, const EnvLookup& env);
 
 // Same, from text; `source_name` is used in error messages and `base_dir` for relative paths.

@@ -245,9 +245,8 @@ default_agent: helper
 
 TEST(LoadConfig, ReservedSectionsAreAcceptedAndIgnored) {
   // Sections that later features will own; those already parsed (mcp_servers, memory, policy,
-  // telemetry, tools) have their own tests.
+  // telemetry, tools, budgets) have their own tests.
   const Result<Config> config = Load(R"(
-budgets: [1, 2]
 workflows: {}
 schedules: ~
 ui: {theme: dark}

@@ -100,6 +100,22 @@ int RunDoctor(const std::string& config_flag, std::ostream& out) {
     } else {
       auto health = GetJson(url, *token, "/healthz");
       r.Ok("server", url + " is up" + (health.ok() ? " (" + health->value("status", std::string("?")) + ")" : ""));
+      // Circuit breakers live in the server: an open one means its provider is failing right now.
+      if (health.ok() && health->contains("providers") && (*health)["providers"].is_array()) {
+        for (const auto& p : (*health)["providers"]) {
+          const std::string name = "breaker " + p.value("name", std::string("?"));
+          const std::string state = p.value("breaker", std::string("closed"));
+          if (state == "closed") {
+            r.Ok(name, "closed (" + std::to_string(p.value("recent_failures", 0)) + " recent failures)");
+          } else {
+            std::string detail = state == "open" ? "open: calls fail fast; next probe in " +
+                                                       std::to_string(static_cast<int>(p.value("retry_in_s", 0.0) + 0.5)) + " s"
+                                                 : "half-open: the next call probes the provider";
+            if (p.contains("last_error")) detail += " (last error: " + p.value("last_error", std::string()) + ")";
+            r.Warn(name, detail);
+          }
+        }
+      }
     }
   } else {
     r.Warn("server", "nothing answers at " + url + "; `steward serve` starts one (chat starts its own if needed)");

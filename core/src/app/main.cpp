@@ -15,9 +15,13 @@
 #include "app/ingest_command.hpp"
 #include "app/memory_command.hpp"
 #include "app/server.hpp"
+#include "app/schedules_command.hpp"
 #include "app/tools_command.hpp"
 #include "app/approvals_command.hpp"
+#include "app/metrics_command.hpp"
 #include "app/trace_command.hpp"
+#include "app/export_command.hpp"
+#include "app/workflow_command.hpp"
 #include "telemetry/logging.hpp"
 
 namespace {
@@ -166,6 +170,13 @@ int Tools(const std::string& config_flag, bool as_json) {
   return app::RunToolsCommand(conn->url, conn->token, as_json, std::cout, std::cerr);
 }
 
+// `steward schedules` (app/schedules_command.hpp).
+int Schedules(const std::string& config_flag, bool as_json) {
+  auto conn = Connect(config_flag);
+  if (!conn.ok()) return Fail(conn.error());
+  return app::RunSchedulesCommand(conn->url, conn->token, as_json, std::cout, std::cerr);
+}
+
 // `steward approvals`, `approve`, `deny`, `tools gaps` (app/approvals_command.hpp).
 struct ApprovalFlags {
   std::string id;
@@ -206,6 +217,51 @@ int Ingest(const std::string& config_flag, app::IngestCommandOptions options, bo
   return outcome->failed > 0 ? 1 : 0;
 }
 
+// `steward metrics` (app/metrics_command.hpp).
+struct MetricsFlags {
+  std::string since;
+  bool json = false;
+  bool explain = false;
+};
+
+int Metrics(const std::string& config_flag, const MetricsFlags& flags) {
+  auto conn = Connect(config_flag);
+  if (!conn.ok()) return Fail(conn.error());
+  return app::RunMetricsCommand(conn->url, conn->token, flags.since, flags.json, flags.explain, std::cout, std::cerr);
+}
+
+// `steward run` and `steward runs` (app/workflow_command.hpp).
+struct WorkflowFlags {
+  std::string workflow;
+  std::vector<std::string> inputs;
+  bool quiet = false;
+  bool detach = false;
+  std::string runs_workflow;
+  std::string runs_status;
+  std::string run_id;
+  bool json = false;
+};
+
+int RunWorkflow(const std::string& config_flag, const WorkflowFlags& flags) {
+  auto conn = Connect(config_flag);
+  if (!conn.ok()) return Fail(conn.error());
+  app::RunWorkflowOptions options;
+  options.base_url = conn->url;
+  options.token = conn->token;
+  options.workflow = flags.workflow;
+  options.inputs = flags.inputs;
+  options.quiet = flags.quiet;
+  options.detach = flags.detach;
+  return app::RunWorkflowCommand(options, std::cout, std::cerr);
+}
+
+int Runs(const std::string& config_flag, const WorkflowFlags& flags) {
+  auto conn = Connect(config_flag);
+  if (!conn.ok()) return Fail(conn.error());
+  return app::RunRunsCommand(conn->url, conn->token, flags.runs_workflow, flags.runs_status, flags.run_id, flags.json,
+                             std::cout, std::cerr);
+}
+
 int Trace(const std::string& config_flag, const std::string& run_id) {
   auto conn = Connect(config_flag);
   if (!conn.ok()) return Fail(conn.error());
@@ -242,12 +298,35 @@ int main(int argc, char** argv) {
   auto* trace = cli.add_subcommand("trace", "print a run's span tree: durations, tokens, costs, errors");
   trace->add_option("run", trace_run, "the run id (from `done` events, /api/runs, or the chat footer)")->required();
 
+  WorkflowFlags workflow_flags;
+  auto* run_cmd = cli.add_subcommand("run", "run a workflow and stream its progress live");
+  run_cmd->add_option("workflow", workflow_flags.workflow, "the workflow's name under `workflows:`")->required();
+  run_cmd->add_option("-i,--input", workflow_flags.inputs, "an input as KEY=VALUE (repeatable; JSON values keep their type)");
+  run_cmd->add_flag("-q,--quiet", workflow_flags.quiet, "print only the run's output");
+  run_cmd->add_flag("--detach", workflow_flags.detach, "start the run, print its id and return");
+  auto* runs_cmd = cli.add_subcommand("runs", "workflow run history, or one run with its steps");
+  runs_cmd->add_option("run", workflow_flags.run_id, "a run id: show its steps, timings, inputs, outputs, errors");
+  runs_cmd->add_option("--workflow", workflow_flags.runs_workflow, "only runs of this workflow");
+  runs_cmd->add_option("--status", workflow_flags.runs_status, "only runs in this state (running, succeeded, failed...)");
+  runs_cmd->add_flag("--json", workflow_flags.json, "print the raw API answer");
+
+  MetricsFlags metrics_flags;
+  auto* metrics = cli.add_subcommand("metrics", "success metrics from stored data: approval, tool success, "
+                                                 "completion rates, latency, progress, memory freshness");
+  metrics->add_option("--since", metrics_flags.since, "only the last 7d, 24h, 30m, 2w ... (default: all)");
+  metrics->add_flag("--json", metrics_flags.json, "print the raw answer of GET /api/metrics/summary");
+  metrics->add_flag("--explain", metrics_flags.explain, "say how each metric is computed");
+
   bool tools_json = false;
   auto* tools = cli.add_subcommand("tools", "list the tools agents can use and the health of their servers");
   tools->add_flag("--json", tools_json, "print the raw answer of GET /api/tools");
   bool gaps_json = false;
   auto* tools_gaps = tools->add_subcommand("gaps", "tool-gap reports: what agents could not do with their tools");
   tools_gaps->add_flag("--json", gaps_json, "print the raw answer of GET /api/tool-gaps");
+
+  bool schedules_json = false;
+  auto* schedules = cli.add_subcommand("schedules", "scheduled workflows: next and last fire");
+  schedules->add_flag("--json", schedules_json, "print the raw answer of GET /api/schedules");
 
   ApprovalFlags approval_flags;
   auto* approvals = cli.add_subcommand("approvals", "tool calls waiting for your approval");
@@ -282,7 +361,18 @@ int main(int argc, char** argv) {
   ingest->add_option("--exclude", ingest_options.exclude, "skip files and folders matching this glob (repeatable)");
   ingest->add_flag("-q,--quiet", ingest_options.quiet, "print only failures and the summary");
 
-  for (auto* sub : {serve, chat, doctor, sessions, trace, tools, tools_gaps, approvals, approve, deny, memory_search, ingest}) {
+  app::ExportWindmillOptions export_options;
+  std::string export_dir;
+  auto* export_cmd = cli.add_subcommand("export", "export a workflow to another system");
+  export_cmd->require_subcommand(1);
+  auto* export_windmill = export_cmd->add_subcommand(
+      "windmill", "write a Windmill workspace folder (OpenFlow flow + Python scripts calling Steward's API)");
+  export_windmill->add_option("workflow", export_options.workflow, "the workflow's name under `workflows:`")->required();
+  export_windmill->add_option("dir", export_dir, "the folder to write (created if missing)")->required();
+  export_windmill->add_option("--folder", export_options.folder, "the Windmill folder, f/<folder>/ (default: steward)");
+  export_windmill->add_option("--config", config_flag, "configuration file");
+
+  for (auto* sub : {serve, chat, doctor, sessions, trace, run_cmd, runs_cmd, metrics, tools, schedules, tools_gaps, approvals, approve, deny, memory_search, ingest}) {
     sub->add_option("--config", config_flag, "configuration file");
   }
   CLI11_PARSE(cli, argc, argv);
@@ -295,13 +385,23 @@ int main(int argc, char** argv) {
   if (chat->parsed()) return Chat(chat_flags);
   if (sessions->parsed()) return Sessions(config_flag);
   if (trace->parsed()) return Trace(config_flag, trace_run);
+  if (run_cmd->parsed()) return RunWorkflow(config_flag, workflow_flags);
+  if (runs_cmd->parsed()) return Runs(config_flag, workflow_flags);
+  if (metrics->parsed()) return Metrics(config_flag, metrics_flags);
   if (tools_gaps->parsed()) return ToolGaps(config_flag, gaps_json);
   if (tools->parsed()) return Tools(config_flag, tools_json);
+  if (schedules->parsed()) return Schedules(config_flag, schedules_json);
   if (approvals->parsed()) return Approvals(config_flag, approval_flags, 0);
   if (approve->parsed()) return Approvals(config_flag, approval_flags, 1);
   if (deny->parsed()) return Approvals(config_flag, approval_flags, -1);
   if (memory_search->parsed()) return MemorySearch(config_flag, memory_flags, memory_words);
   if (ingest->parsed()) return Ingest(config_flag, ingest_options, ingest_no_recursive);
+  if (export_windmill->parsed()) {
+    auto config = LoadConfig(config_flag, app::ResolveHome());
+    if (!config.ok()) return Fail(config.error());
+    export_options.dir = export_dir;
+    return app::RunExportWindmill(*config, export_options, std::cout, std::cerr);
+  }
   if (doctor->parsed()) return app::RunDoctor(config_flag, std::cout);
   return 0;
 }

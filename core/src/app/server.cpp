@@ -1,19 +1,24 @@
 #include "app/server.hpp"
 
 #include "app/home.hpp"
+#include "app/scheduler_setup.hpp"
 #include "app/memory_setup.hpp"
 #include "app/tool_servers.hpp"
 #include "app/tracing_setup.hpp"
 
 #include <unistd.h>
 
+#include <algorithm>
+
 #include <spdlog/spdlog.h>
 
 #include "engine/chat_service.hpp"
+#include "engine/workflow_engine.hpp"
 #include "engine/run_registry.hpp"
 #include "gateway/api.hpp"
 #include "gateway/auth.hpp"
 #include "gateway/http_server.hpp"
+#include "gateway/schedule_routes.hpp"
 #include "memory/ingest/crawler.hpp"
 #include "memory/ingest/ingester.hpp"
 #include "memory/memory_tool_provider.hpp"
@@ -29,7 +34,10 @@
 #include "telemetry/tracer.hpp"
 #include "tools/approval_gate.hpp"
 #include "tools/approval_store.hpp"
+#include "tools/budget_approvals.hpp"
+#include "models/budget_guard.hpp"
 #include "tools/builtin/builtin_tools.hpp"
+#include "tools/builtin/escalation_tool_provider.hpp"
 #include "tools/mcp_endpoint.hpp"
 #include "tools/mcp_hub.hpp"
 #include "tools/risk_policy.hpp"
@@ -65,6 +73,9 @@ struct Server::Parts {
   std::unique_ptr<gateway::Authenticator> auth;
   std::unique_ptr<runners::WorkerPool> workers;
   std::unique_ptr<engine::ChatService> chat;
+  // Workflow runs; the scheduler starts runs through workflows->StartWorkflowRun.
+  std::unique_ptr<engine::WorkflowEngine> workflows;
+  std::unique_ptr<engine::Scheduler> scheduler;  // fires scheduled workflows; null when none has a schedule
   gateway::ApiContext api;
   std::unique_ptr<gateway::HttpServer> http;
   std::atomic<bool> ready{false};
@@ -110,6 +121,19 @@ Result<std::string> FindWorkerPython(const Config& config) {
 
 namespace {
 
+// Each provider's circuit breaker, for /healthz and `steward doctor`.
+nlohmann::json ProviderHealth(const models::ModelGateway& models) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& b : models.Breakers()) {
+    nlohmann::json entry = {{"name", b.provider}, {"breaker", models::BreakerStateName(b.state)},
+                            {"recent_failures", b.recent_failures}, {"times_opened", b.times_opened}};
+    if (b.state == models::BreakerState::kOpen) entry["retry_in_s"] = b.retry_in_s;
+    if (!b.last_error.empty()) entry["last_error"] = b.last_error;
+    out.push_back(std::move(entry));
+  }
+  return out;
+}
+
 Status StartStorage(Server::Parts& p) {
   std::string url = p.options.config.database.url;
   if (url.empty()) {
@@ -151,6 +175,12 @@ Status StartModelsAndTools(Server::Parts& p) {
   p.models = std::make_unique<models::ModelGateway>(std::move(*router), p.db.get());
   p.tools = std::make_unique<tools::ToolRegistry>();
   STEWARD_RETURN_IF_ERROR(StartApprovals(p));
+  if (config.budgets.enabled()) {  // budgets ask the owner through the approval gate
+    models::BudgetGuardOptions budget_options;
+    budget_options.approval_timeout = std::chrono::duration_cast<std::chrono::seconds>(config.policy.approval_timeout);
+    p.models->SetBudgetGuard(std::make_unique<models::BudgetGuard>(config.budgets, *p.db,
+                                                                   tools::MakeBudgetApprover(*p.approvals), budget_options));
+  }
   auto memory_index = OpenMemoryIndex(config.memory, *p.db, p.embed_pool);
   if (!memory_index.ok()) return memory_index.error();
   p.memory = std::move(*memory_index);
@@ -160,6 +190,10 @@ Status StartModelsAndTools(Server::Parts& p) {
   std::vector<std::string> mcp_names;  // an MCP server configured under a built-in's name wins
   for (const auto& server : config.mcp_servers) mcp_names.push_back(server.name);
   STEWARD_RETURN_IF_ERROR(tools::builtin::RegisterBuiltinTools(*p.tools, *p.db, config.tools, mcp_names));
+  // steward.escalate: worker frameworks (LangGraph interrupts) ask the owner through the approval gate.
+  if (std::find(mcp_names.begin(), mcp_names.end(), "steward") == mcp_names.end()) {
+    STEWARD_RETURN_IF_ERROR(p.tools->Register(std::make_shared<tools::builtin::EscalationToolProvider>()));
+  }
   // A server that cannot start is logged and left restarting; Steward starts without it.
   auto mcp_servers = PrepareMcpServers(config, p.options.home);
   if (!mcp_servers.ok()) return mcp_servers.error();
@@ -195,7 +229,7 @@ Status StartHttp(Server::Parts& p) {
       }
     }
     return {{"status", parts->ready ? "ok" : "starting"}, {"version", "0.1.0"}, {"workers", workers},
-            {"live_runs", parts->runs->size()}};
+            {"live_runs", parts->runs->size()}, {"providers", ProviderHealth(*parts->models)}};
   };
   p.http = std::make_unique<gateway::HttpServer>();
   // Until everything is up, every route but /healthz answers 503 (ApiContext::ready).
@@ -207,6 +241,9 @@ Status StartHttp(Server::Parts& p) {
   gateway::RegisterTraceRoutes(*p.http, p.api);
   gateway::RegisterMemoryRoutes(*p.http, p.api);
   gateway::RegisterIngestRoutes(*p.http, p.api);
+  gateway::RegisterWorkflowRoutes(*p.http, p.api);
+  gateway::RegisterScheduleRoutes(*p.http, p.api, [parts] { return SchedulesJson(parts->scheduler.get()); });
+  gateway::RegisterMetricsRoutes(*p.http, p.api);
   gateway::HttpServerOptions http_options;
   http_options.host = listen->first;
   http_options.port = listen->second;
@@ -214,6 +251,36 @@ Status StartHttp(Server::Parts& p) {
   if (!port.ok()) return port.error();
   const std::string host = listen->first == "0.0.0.0" ? "127.0.0.1" : listen->first;
   p.url = "http://" + (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + std::to_string(*port);
+  return Status::Ok();
+}
+
+// A tuning knob read from the environment (milliseconds), for tests that kill processes.
+std::chrono::milliseconds EnvMs(const char* name, std::chrono::milliseconds fallback) {
+  const char* v = std::getenv(name);
+  if (v == nullptr || *v == '\0') return fallback;
+  try {
+    return std::chrono::milliseconds(std::max(50L, std::stol(v)));
+  } catch (const std::exception&) {
+    return fallback;
+  }
+}
+
+// The durable workflow engine: adopts runs left by a dead process, then serves new ones.
+Status StartWorkflowEngine(Server::Parts& p) {
+  const Config& config = p.options.config;
+  engine::WorkflowEngineOptions options;
+  options.workflows = config.workflows;
+  for (const auto& [name, agent] : config.agents) options.agents[name] = agent;
+  options.core_base_url = p.url;
+  options.lease = EnvMs("STEWARD_WORKFLOW_LEASE_MS", options.lease);
+  options.adopt_interval = EnvMs("STEWARD_WORKFLOW_ADOPT_MS", options.adopt_interval);
+  if (std::getenv("STEWARD_WORKFLOW_STEP_PAUSE_MS") != nullptr) {
+    options.step_pause = EnvMs("STEWARD_WORKFLOW_STEP_PAUSE_MS", options.step_pause);
+  }
+  p.workflows = std::make_unique<engine::WorkflowEngine>(*p.db, *p.runs, p.workers.get(), p.tools.get(),
+                                                         p.models.get(), std::move(options));
+  STEWARD_RETURN_IF_ERROR(p.workflows->Start());
+  p.api.workflows = p.workflows.get();
   return Status::Ok();
 }
 
@@ -225,6 +292,9 @@ Status StartWorkersAndChat(Server::Parts& p) {
   options.command = {*python, "-m", "steward_worker"};
   options.size = config.workers.pool_size;
   options.start_timeout = config.workers.start_timeout;
+  // Where worker frameworks keep checkpoints (LangGraph: its own tables in schema steward_langgraph).
+  options.env["STEWARD_CHECKPOINT_DB"] =
+      p.embedded_pg ? p.embedded_pg->url() : config.database.url;
   auto pool = runners::WorkerPool::Start(options);
   if (!pool.ok()) return pool.error();
   p.workers = std::move(*pool);
@@ -237,6 +307,7 @@ Status StartWorkersAndChat(Server::Parts& p) {
   chat.tools = p.tools.get();
   p.chat = std::make_unique<engine::ChatService>(*p.db, *p.workers, *p.runs, std::move(chat));
   p.api.chat = p.chat.get();
+  STEWARD_RETURN_IF_ERROR(StartWorkflowEngine(p));
   return Status::Ok();
 }
 
@@ -267,6 +338,12 @@ Result<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
   if (!p.options.config.memory.ingest.folders.empty()) {
     p.crawler = std::make_unique<memory::ingest::Crawler>(*p.ingester, p.options.config.memory.ingest.folders);
   }
+  // After the workflow engine: it starts the runs of scheduled workflows.
+  if (p.workflows) {
+    auto scheduler = StartScheduler(*p.db, p.options.config.workflows, *p.workflows);
+    if (!scheduler.ok()) return scheduler.error();
+    p.scheduler = std::move(*scheduler);
+  }
   p.ready = true;
   p.api.ready.store(true, std::memory_order_release);
   spdlog::info("steward listening on {} (home {}, started in {:.0f} ms)", p.url, p.options.home.string(),
@@ -287,11 +364,17 @@ void Server::Stop() {
   p.ready = false;
   p.api.ready = false;
   if (p.chat) p.chat->BeginShutdown();  // runs cut short from here on are recorded cancelled
+  if (p.scheduler) p.scheduler->Stop();  // no new scheduled runs (a claimed tick is re-tried elsewhere)
+  // Before the approval gate and the workers stop: what that cuts short must not count as a
+  // step failure. Runs stay `running` with their lease released; the next start resumes them.
+  if (p.workflows) p.workflows->Stop();
   if (p.crawler) p.crawler->Stop();  // a crawl in progress ends at its next file boundary
   if (p.approvals) p.approvals->Shutdown();  // calls waiting for a decision are denied and return
   if (p.http) p.http->Stop();  // no new requests; open streams see their socket close
   if (p.workers) p.workers->Shutdown();  // fails in-flight runs, which records them as cancelled
   if (p.mcp_servers) p.mcp_servers->Stop();  // no run is left to call them
+  p.scheduler.reset();  // after http: GET /api/schedules reads it
+  p.workflows.reset();
   p.chat.reset();
   p.embed_pool.store(nullptr, std::memory_order_release);
   p.memory.reset();  // joins the background embedder (its worker calls were failed above)

@@ -69,6 +69,8 @@ std::string Line(const json& span) {
   const auto cost = Number(attributes, "steward.cost_usd");
   if (cost && (*cost > 0 || root)) details.push_back(Cost(*cost));
   if (const auto confidence = Number(attributes, "steward.confidence")) details.push_back(Format("confidence %.0f%%", *confidence));
+  // A LangGraph node's loop iteration (worker spans `langgraph.node {node}`).
+  if (const auto iteration = Number(attributes, "langgraph.iteration")) details.push_back(Format("iteration %.0f", *iteration));
   const auto count = Number(attributes, "tool.result_count") ? Number(attributes, "tool.result_count")
                                                              : Number(attributes, "memory.result_count");
   if (count) details.push_back(Format("%.0f", *count) + (*count == 1 ? " result" : " results"));
@@ -111,6 +113,11 @@ std::string RenderTrace(const json& trace) {
       line += std::string(width < kMarkerColumn ? kMarkerColumn - width : 2, ' ') + "[" + runtime + "]";
     }
     out += line + "\n";
+  }
+  if (const json cost = trace.value("cost", json::object()); cost.value("model_calls", int64_t{0}) > 0) {
+    out += "total " + Cost(cost.value("cost_usd", 0.0)) + " in " + std::to_string(cost.value("model_calls", int64_t{0})) +
+           " model calls (" + std::to_string(cost.value("prompt_tokens", int64_t{0})) + "\u2192" +
+           std::to_string(cost.value("completion_tokens", int64_t{0})) + " tokens, child runs included)\n";
   }
   return out;
 }

@@ -55,6 +55,19 @@ TEST(RenderTrace, PrintsTheTreeWithDurationsTokensCostsAndErrors) {
   EXPECT_EQ(lines[5], "   └─ chat offline (2.4 ms)  ✗ HTTP 503: overloaded");
 }
 
+TEST(RenderTrace, ShowsTheIterationOfALangGraphNode) {
+  const json trace = {
+      {"trace_id", "t"},
+      {"run", {{"id", "r"}, {"status", "succeeded"}}},
+      {"spans",
+       {Span("root", nullptr, "agent.run", 0, 900, json::object()),
+        Span("n1", "root", "langgraph.node critique", 10, 1.5,
+             {{"steward.worker.runtime", "python"}, {"langgraph.node", "critique"}, {"langgraph.iteration", 2}})}}};
+  const auto lines = Lines(RenderTrace(trace));
+  ASSERT_EQ(lines.size(), 3u) << RenderTrace(trace);
+  EXPECT_THAT(lines[2], ::testing::StartsWith("└─ worker: langgraph.node critique (1.5 ms, iteration 2)"));
+}
+
 TEST(RenderTrace, SaysWhyThereIsNothingToShow) {
   const json trace = {{"trace_id", "t"}, {"run", {{"id", "r"}, {"status", "succeeded"}}}, {"spans", json::array()}};
   EXPECT_THAT(RenderTrace(trace), HasSubstr("no spans stored for this run"));
@@ -63,6 +76,16 @@ TEST(RenderTrace, SaysWhyThereIsNothingToShow) {
 TEST(RenderTrace, HighRiskToolsAreMarked) {
   const json trace = {{"spans", {Span("t", nullptr, "execute_tool mail.send", 0, 1, {{"risk.level", "high"}})}}};
   EXPECT_THAT(RenderTrace(trace), HasSubstr("high risk"));
+}
+
+TEST(RenderTrace, EndsWithTheRunsTotalCostWithItsChildRuns) {
+  const json trace = {{"trace_id", "t"},
+                      {"run", {{"id", "r1"}, {"status", "succeeded"}}},
+                      {"spans", {Span("root", nullptr, "workflow.run digest", 0, 100, json::object())}},
+                      {"cost", {{"model_calls", 12}, {"prompt_tokens", 900}, {"completion_tokens", 1200}, {"cost_usd", 1.25}}}};
+  const auto lines = Lines(RenderTrace(trace));
+  ASSERT_FALSE(lines.empty());
+  EXPECT_EQ(lines.back(), "total $1.25 in 12 model calls (900→1200 tokens, child runs included)");
 }
 
 }  // namespace

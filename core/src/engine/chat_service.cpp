@@ -6,6 +6,7 @@
 #include "engine/confidence.hpp"
 #include "engine/tool_snapshot.hpp"
 #include "memory/session_store.hpp"
+#include "telemetry/instruments.hpp"
 #include "telemetry/logging.hpp"
 #include "telemetry/tracer.hpp"
 #include "telemetry/worker_spans.hpp"
@@ -16,6 +17,20 @@ namespace steward::engine {
 namespace {
 constexpr size_t kMaxMessageBytes = 200 * 1024;
 constexpr size_t kTitleChars = 80;
+
+// Milliseconds from the run's start to its first progress event and first token (null: none).
+nlohmann::json MillisOrNull(const std::atomic<int64_t>& us) {
+  const int64_t v = us.load();
+  return v < 0 ? nlohmann::json(nullptr) : nlohmann::json(static_cast<double>(v) / 1e3);
+}
+
+// What every finished run records in run.stats, whatever its outcome (success metrics read it).
+nlohmann::json OutcomeStats(RunCounters& c) {
+  return {{"tool_calls", c.tool_calls.load()},
+          {"tool_errors", c.tool_errors.load()},
+          {"first_progress_ms", MillisOrNull(c.first_progress_us)},
+          {"first_token_ms", MillisOrNull(c.first_token_us)}};
+}
 
 std::string TitleFrom(const std::string& message) {
   std::string title = message.substr(0, message.find('\n'));
@@ -137,8 +152,10 @@ Result<std::shared_ptr<LiveRun>> ChatService::Start(const ChatTurnRequest& reque
 
 void ChatService::OnWorkerEvent(const std::shared_ptr<LiveRun>& run, const runners::WorkerEvent& event) {
   if (event.type == "token") {
+    run->MarkProgress(true);
     run->Emit("token", {{"text", event.data.value("text", "")}});
   } else if (event.type == "status") {
+    run->MarkProgress(false);
     run->Emit("status", {{"text", event.data.value("text", "")}});
   } else if (event.type == "done") {
     Finish(run, event.data.value("output", ""), event.data.value("stats", nlohmann::json::object()));
@@ -168,8 +185,8 @@ void ChatService::Finish(const std::shared_ptr<LiveRun>& run, const std::string&
   const double duration_ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - run->started()).count();
   nlohmann::json run_stats = {{"usage", usage},   {"cost_usd", cost_usd}, {"worker", stats},
-                              {"tool_calls", c.tool_calls.load()}, {"tool_errors", c.tool_errors.load()},
                               {"duration_ms", duration_ms}, {"used_fallback", c.used_fallback.load()}};
+  run_stats.update(OutcomeStats(c));
   nlohmann::json metadata = {{"run_id", run->id()},           {"confidence", confidence.score},
                              {"factors", confidence.factors}, {"usage", usage},
                              {"cost_usd", cost_usd},          {"trace_id", run->identity().trace_id},
@@ -226,9 +243,18 @@ void ChatService::Fail(const std::shared_ptr<LiveRun>& run, const std::string& r
   const std::string message = telemetry::Redact(
       stopping ? "steward shut down during the run (" + reported_message + ")" : reported_message);
   const std::string status = code == "cancelled" ? "cancelled" : "failed";
+  telemetry::metrics::Error("run", code);
+  RunCounters& counters = run->counters();
+  nlohmann::json run_stats = OutcomeStats(counters);
+  run_stats["usage"] = {{"prompt_tokens", counters.prompt_tokens.load()},
+                        {"completion_tokens", counters.completion_tokens.load()},
+                        {"model_calls", counters.model_calls.load()}};
+  run_stats["cost_usd"] = static_cast<double>(counters.cost_nano_usd.load()) / 1e9;
   auto updated = db_.Transact([&](pqxx::work& tx) {
-    tx.exec_params("UPDATE run SET status = $2, error = $3::jsonb, finished_at = now() WHERE id = $1::uuid",
-                   run->id(), status, nlohmann::json({{"code", code}, {"message", message}}).dump());
+    tx.exec_params(
+        "UPDATE run SET status = $2, error = $3::jsonb, stats = stats || $4::jsonb, finished_at = now() "
+        "WHERE id = $1::uuid",
+        run->id(), status, nlohmann::json({{"code", code}, {"message", message}}).dump(), run_stats.dump());
     return true;
   });
   if (!updated.ok()) spdlog::error("run {}: could not record its failure: {}", run->id(), updated.error().ToString());

@@ -16,6 +16,17 @@ bool LiveRun::Emit(std::string type, Json data) {
   return true;
 }
 
+void LiveRun::MarkProgress(bool token) {
+  const int64_t us =
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started_).count();
+  int64_t unset = -1;
+  counters_.first_progress_us.compare_exchange_strong(unset, us, std::memory_order_relaxed);
+  if (token) {
+    unset = -1;
+    counters_.first_token_us.compare_exchange_strong(unset, us, std::memory_order_relaxed);
+  }
+}
+
 std::optional<RunEvent> LiveRun::Next(std::chrono::milliseconds timeout) {
   std::unique_lock lock(mu_);
   if (!cv_.wait_for(lock, timeout, [this] { return !queue_.empty(); })) return std::nullopt;

@@ -51,6 +51,11 @@ struct RunCounters {
   // A tool call failed and a call of another tool, started after that failure, succeeded: the
   // agent fell back (web down -> local documents). Set by the /mcp event hook.
   std::atomic<bool> used_fallback{false};
+  // Microseconds from the run's start to the first progress event its agent produced (a worker
+  // status or token; a tool call) and to the first token; -1 until then. For the success metric
+  // "progress within 2 s" (run.stats first_progress_ms / first_token_ms).
+  std::atomic<int64_t> first_progress_us{-1};
+  std::atomic<int64_t> first_token_us{-1};
 
   // True iff a tool other than `tool` has failed in this run so far.
   bool FailedOtherThan(const std::string& tool) {
@@ -80,6 +85,8 @@ class LiveRun final {
   const RunIdentity& identity() const { return identity_; }
   const std::string& id() const { return identity_.run_id; }
   RunCounters& counters() { return counters_; }
+  // Records the first progress event (and, for a token, the first token) if none came before.
+  void MarkProgress(bool token);
   std::chrono::steady_clock::time_point started() const { return started_; }
 
   // Queues an event (adding run_id to its data). Events after the terminal one are dropped, so

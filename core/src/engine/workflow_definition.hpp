@@ -3,9 +3,48 @@
 // the user's shape (pattern, orchestrator, agents, schedule, trigger) plus the steps the core's
 // engine runs. Parsed and validated once at load; every error names the file, the step and the
 // field. The engine, the scheduler and `steward export windmill` all read this one model.
+//
+// The YAML shape (every key but `steps` optional; `kind` may be left out when one of agent,
+// tool, model/prompt, items, cases, workflow names it; `approval` always needs `kind`):
+//
+//   daily_digest:
+//     description: Research trending topics and mail a digest
+//     pattern: deterministic_pipeline      # free label
+//     orchestrator: steward                # or a worker runner name, e.g. langgraph (+ graph:)
+//     agents: [researcher]
+//     schedule: "0 8 * * *"                # or {cron, timezone: Europe/Berlin, missed: skip|catch_up, max_catch_up}
+//     inputs: {limit: 5, to: null}         # name: default (null: required)
+//     steps:
+//       - id: fetch
+//         tool: web.fetch
+//         input: {url: "https://example.org/top?n=${inputs.limit}"}
+//         retry: {max_attempts: 3, backoff: 1s, multiplier: 2, max_backoff: 30s}   # or retry: 3
+//         timeout: 30s                     # 250ms, 30s, 5m, 2h, 1m30s
+//         on_error: notify                 # a step id under handlers:
+//       - id: each
+//         for_each: "${steps.fetch.output.items}"   # or kind: for_each + items:
+//         max_parallel: 3
+//         steps: [{id: summarize, agent: researcher, message: "Summarize ${item.title}", limits: {cpu_seconds: 60, memory_mb: 512}}]
+//       - id: check
+//         kind: branch
+//         cases: [{when: "length(${steps.each.output}) > 0", steps: [...]}]
+//         otherwise: [...]
+//       - {id: ok, kind: approval, message: "Send ${inputs.to}?", timeout: 24h}
+//       - {id: send, tool: email.send, input: {to: "${inputs.to}"}, idempotency_key: "${run.id}/send"}
+//       - {id: sub, workflow: other_workflow, input: {topic: x}}
+//       - {id: ask, model: offline, prompt: "...", system: "..."}
+//     handlers:
+//       - {id: notify, tool: email.send, input: {subject: "failed: ${error.step}: ${error.message}"}}
+//     output: "${steps.send.output}"
+//
+// Template contexts (see template.hpp): every step sees inputs, run.id and the outputs of the
+// steps that ran before it at its level and at the levels enclosing it; for_each bodies also
+// see item and index; handlers see every step id (resolved at run time) plus
+// `error: {step: PATH, code: NAME, message: TEXT}` for the failure that called them.
 
 #include <chrono>
 #include <filesystem>
+#include <string_view>
 #include <map>
 #include <optional>
 #include <string>
@@ -14,6 +53,10 @@
 #include <nlohmann/json.hpp>
 
 #include "common/result.hpp"
+
+namespace YAML {
+class Node;
+}  // namespace YAML
 
 namespace steward::engine {
 
@@ -81,8 +124,9 @@ struct StepDefinition {
   std::string on_error;     // id of a step under the workflow's `handlers:`, run when this step fails for good
   std::string fallback;     // id of a step under `handlers:` whose output replaces this one's on failure
   ResourceLimits limits;
-  // For side-effecting tool calls: a template; default for kTool "${run.id}/<step path>". The
-  // engine passes it to the tool so a resumed run never repeats a completed side effect.
+  // For side-effecting tool calls: a template; empty (not written) means the engine's default
+  // "<run id>/<step path>" for kTool. The engine passes it to the tool so a resumed run never
+  // repeats a completed side effect.
   std::string idempotency_key;
 };
 
@@ -122,8 +166,34 @@ struct WorkflowEnvironment {
 
 // Parses one workflow from its YAML node text. `file` and `name` are used in error messages:
 // "<file>: workflows.<name>.steps[2] (id 'send').retry.max_attempts: expected an integer >= 1".
+// Errors are kConfig; the context is "<file>: <key path> (line L, column C)" and the message says
+// what was expected and what was found.
 [[nodiscard]] Result<WorkflowDefinition> ParseWorkflow(const std::string& yaml_text, const std::string& name,
                                                        const std::filesystem::path& file,
                                                        const WorkflowEnvironment& env);
+
+// The same from an already parsed node (what config loading uses, so lines match the file).
+// `key_path` is where the node sits, e.g. "workflows.daily" (default: "workflows.<name>").
+[[nodiscard]] Result<WorkflowDefinition> ParseWorkflowNode(const YAML::Node& node, const std::string& name,
+                                                           const std::filesystem::path& file,
+                                                           const WorkflowEnvironment& env,
+                                                           const std::string& key_path = "");
+
+// Checks what one definition cannot check alone, over every workflow of a config: `workflow`
+// steps naming a workflow whose required inputs they do not give or inputs it does not declare,
+// and cycles of sub-workflows (a -> b -> a). Errors are kConfig naming the step.
+[[nodiscard]] Status ValidateWorkflowSet(const std::map<std::string, WorkflowDefinition>& workflows);
+
+// "30s", "5m", "250ms", "2h", "1m30s", "1d" -> milliseconds. Errors: kInvalidArgument.
+[[nodiscard]] Result<std::chrono::milliseconds> ParseDuration(std::string_view text);
+// The shortest of those forms for `d` ("1m30s", "250ms", "0s").
+[[nodiscard]] std::string FormatDuration(std::chrono::milliseconds d);
+
+// The step with `id` anywhere in the workflow (nested bodies, cases, handlers); nullptr if none.
+[[nodiscard]] const StepDefinition* FindStep(const WorkflowDefinition& workflow, std::string_view id);
+
+// The run's inputs: `given` (a JSON object or null) over the declared defaults. Errors
+// (kInvalidArgument) for a required input not given or a name the workflow does not declare.
+[[nodiscard]] Result<nlohmann::json> ResolveInputs(const WorkflowDefinition& workflow, const nlohmann::json& given);
 
 }  // namespace steward::engine

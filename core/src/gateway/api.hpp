@@ -24,6 +24,10 @@
 #include "tools/mcp_hub.hpp"
 #include "tools/tool_registry.hpp"
 
+namespace steward::engine {
+class WorkflowEngine;
+}
+
 namespace steward::gateway {
 
 // Everything the handlers use; owned by the app, outlives the server.
@@ -41,6 +45,7 @@ struct ApiContext {
   telemetry::SpanStore* spans = nullptr;  // runs and their traces (trace_routes.cpp)
   memory::MemoryIndex* memory = nullptr;  // hybrid memory search (memory_routes.cpp)
   memory::ingest::Ingester* ingest = nullptr;  // POST /api/ingest (ingest_routes.cpp)
+  engine::WorkflowEngine* workflows = nullptr;  // workflow runs (workflow_routes.cpp); null: none
   std::function<nlohmann::json()> health;  // body of /healthz
   // Set once every pointer above is valid; until then only /healthz answers (503 elsewhere).
   std::atomic<bool> ready{false};
@@ -58,6 +63,13 @@ void RegisterToolsRoutes(HttpServer& server, ApiContext& ctx);  // GET /api/tool
 void RegisterTraceRoutes(HttpServer& server, ApiContext& ctx);  // GET /api/runs/{id}[/trace]
 void RegisterMemoryRoutes(HttpServer& server, ApiContext& ctx);  // GET /api/memory/search
 void RegisterIngestRoutes(HttpServer& server, ApiContext& ctx);  // POST /api/ingest (SSE)
+// GET /api/workflows, POST /api/workflows/{name}/runs (JSON or SSE), GET /api/runs
+void RegisterWorkflowRoutes(HttpServer& server, ApiContext& ctx);
+// A workflow run's row with its steps (timings, inputs, outputs, errors, attempts), for
+// /api/runs/{id}; null when `run_id` is not a workflow run or there is no engine.
+[[nodiscard]] nlohmann::json WorkflowRunDetails(const ApiContext& ctx, const std::string& run_id);
+// GET /metrics (Prometheus text), GET /api/metrics/summary (success metrics); owner only
+void RegisterMetricsRoutes(HttpServer& server, ApiContext& ctx);
 
 // The parent for spans of a /v1 or /mcp call: the request's W3C `traceparent` (for a run's token,
 // only one in the run's own trace), else the run's root span; invalid for an owner call without one.

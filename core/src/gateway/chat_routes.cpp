@@ -1,5 +1,6 @@
 #include <spdlog/spdlog.h>
 
+#include "engine/workflow_engine.hpp"
 #include "gateway/api.hpp"
 #include "gateway/sse.hpp"
 
@@ -175,6 +176,10 @@ void RegisterChatRoutes(HttpServer& server, ApiContext& ctx) {
                [&ctx](const Request& req, const PathParams& params, ResponseWriter& w) {
                  if (!RequirePrincipal(ctx, req, w)) return;
                  const std::string& id = params.find("id")->second;
+                 // A workflow run this process drives (watched or not) stops at its next check.
+                 if (ctx.workflows != nullptr && ctx.workflows->Cancel(id)) {
+                   return w.SendJson(http::status::accepted, {{"run_id", id}, {"status", "cancelling"}});
+                 }
                  if (!ctx.runs->FindById(id)) {
                    return w.SendError(MakeError(ErrorCode::kNotFound, "no live run with id " + id, "id"));
                  }

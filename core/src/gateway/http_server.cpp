@@ -2,12 +2,16 @@
 
 #include <sys/socket.h>
 
+#include <chrono>
+
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
 #include <spdlog/spdlog.h>
+
+#include "telemetry/instruments.hpp"
 
 namespace steward::gateway {
 
@@ -83,6 +87,7 @@ void ResponseWriter::Send(http::status status, std::string_view content_type, st
   http::write(socket_, res, ec);
   if (ec) broken_ = true;
   responded_ = true;
+  status_ = static_cast<int>(status);
 }
 
 void ResponseWriter::SendJson(http::status status, const nlohmann::json& body) {
@@ -110,6 +115,7 @@ bool ResponseWriter::StartStream(http::status status, std::string_view content_t
   beast::error_code ec;
   http::write_header(socket_, sr, ec);
   responded_ = true;
+  status_ = static_cast<int>(status);
   streaming_ = true;
   if (ec) broken_ = true;
   return !broken_;
@@ -157,7 +163,8 @@ HttpServer::HttpServer() = default;
 HttpServer::~HttpServer() { Stop(); }
 
 void HttpServer::Route(http::verb method, std::string pattern, Handler handler) {
-  routes_.push_back(RouteEntry{method, SplitPath(pattern), std::move(handler)});
+  std::vector<std::string> segments = SplitPath(pattern);
+  routes_.push_back(RouteEntry{method, std::move(segments), std::move(pattern), std::move(handler)});
 }
 
 Result<uint16_t> HttpServer::Start(const HttpServerOptions& options) {
@@ -244,6 +251,16 @@ void HttpServer::Serve(tcp::socket socket) {
 }
 
 void HttpServer::Dispatch(const Request& request, ResponseWriter& writer) {
+  const auto start = std::chrono::steady_clock::now();
+  const std::string& route = Handle(request, writer);
+  const auto method = request.method_string();
+  telemetry::metrics::HttpRequest(
+      std::string_view(method.data(), method.size()), route, writer.status(),
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+}
+
+const std::string& HttpServer::Handle(const Request& request, ResponseWriter& writer) {
+  static const std::string kUnmatched = "unmatched";
   const ParsedTarget target = ParseTarget(request.target());
   bool path_matched = false;
   for (const RouteEntry& route : routes_) {
@@ -270,7 +287,7 @@ void HttpServer::Dispatch(const Request& request, ResponseWriter& writer) {
       if (!writer.responded()) writer.SendError(MakeError(ErrorCode::kInternal, "internal error"));
     }
     if (!writer.responded()) writer.SendError(MakeError(ErrorCode::kInternal, "handler sent no response"));
-    return;
+    return route.pattern;
   }
   if (path_matched) {
     writer.SendJson(http::status::method_not_allowed,
@@ -281,6 +298,7 @@ void HttpServer::Dispatch(const Request& request, ResponseWriter& writer) {
     writer.SendJson(http::status::not_found,
                     {{"error", {{"code", "not_found"}, {"message", "no such endpoint: " + std::string(request.target())}}}});
   }
+  return kUnmatched;
 }
 
 void HttpServer::Stop() {

@@ -53,12 +53,15 @@ class ResponseWriter final {
   [[nodiscard]] bool PeerClosed();
 
   [[nodiscard]] bool responded() const { return responded_; }
+  // The status sent (for a stream, the one it started with); 0 before any.
+  [[nodiscard]] int status() const { return status_; }
   [[nodiscard]] bool keep_alive() const { return keep_alive_ && !broken_; }
 
  private:
   boost::asio::ip::tcp::socket& socket_;
   bool keep_alive_;
   bool responded_ = false;
+  int status_ = 0;
   bool streaming_ = false;
   bool broken_ = false;
 };
@@ -89,11 +92,14 @@ class HttpServer final {
   struct RouteEntry {
     http::verb method;
     std::vector<std::string> segments;
+    std::string pattern;  // as registered: the `route` label of request metrics
     Handler handler;
   };
   void AcceptLoop();
   void Serve(boost::asio::ip::tcp::socket socket);
   void Dispatch(const Request& request, ResponseWriter& writer);
+  // Finds the route and runs its handler; returns the matched route's pattern or "unmatched".
+  const std::string& Handle(const Request& request, ResponseWriter& writer);
 
   std::vector<RouteEntry> routes_;
   HttpServerOptions options_;

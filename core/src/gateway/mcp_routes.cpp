@@ -31,7 +31,10 @@ tools::CallContext ContextFor(const Principal& principal) {
   // request carries one call, and its events come on this thread).
   auto after_failure = std::make_shared<bool>(false);
   ctx.emit = [run, after_failure](std::string_view type, const nlohmann::json& data) {
-    if (type == "tool_call") *after_failure = run->counters().FailedOtherThan(data.value("tool", ""));
+    if (type == "tool_call") {
+      run->MarkProgress(false);
+      *after_failure = run->counters().FailedOtherThan(data.value("tool", ""));
+    }
     if (type == "tool_result") {
       engine::RunCounters& c = run->counters();
       c.tool_calls += 1;

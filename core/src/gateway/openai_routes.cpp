@@ -123,6 +123,10 @@ void ModelCompletion(ApiContext& ctx, const Principal& principal, models::ChatCo
       c.completion_tokens += usage.completion_tokens;
       c.cost_nano_usd += static_cast<int64_t>(cost_usd * 1e9);
     };
+    // Budget warnings and approvals reach the run's watchers; a call waiting for budget gives
+    // up when its run ends.
+    attribution.emit = [run](std::string_view type, const Json& data) { run->Emit(std::string(type), data); };
+    attribution.cancelled = [run] { return run->cancel_requested() || run->finished(); };
   }
   const std::string id = CompletionId();
   const int64_t created = std::time(nullptr);

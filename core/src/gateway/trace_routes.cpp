@@ -3,6 +3,7 @@
 
 #include "gateway/api.hpp"
 #include "telemetry/tracer.hpp"
+#include "models/cost_rollup.hpp"
 
 namespace steward::gateway {
 
@@ -35,7 +36,14 @@ void RegisterTraceRoutes(HttpServer& server, ApiContext& ctx) {
     if (!RequirePrincipal(ctx, req, w)) return;
     auto run = ctx.spans->LoadRun(params.find("id")->second);
     if (!run.ok()) return w.SendError(run.error());
-    w.SendJson(http::status::ok, *run);
+    nlohmann::json body = *run;
+    // A workflow run (or a step's child run) also shows its workflow fields and steps.
+    if (nlohmann::json wf = WorkflowRunDetails(ctx, params.find("id")->second); wf.is_object() && body.is_object()) {
+      for (auto& [key, value] : wf.items()) {
+        if (!body.contains(key) || key == "steps") body[key] = value;
+      }
+    }
+    w.SendJson(http::status::ok, body);
   });
 
   server.Route(http::verb::get, "/api/runs/{id}/trace",
@@ -49,7 +57,15 @@ void RegisterTraceRoutes(HttpServer& server, ApiContext& ctx) {
                  if (!spans.ok()) return w.SendError(spans.error());
                  nlohmann::json list = nlohmann::json::array();
                  for (const auto& span : *spans) list.push_back(telemetry::SpanToJson(span));
-                 w.SendJson(http::status::ok, {{"run", *run}, {"trace_id", trace_id}, {"spans", std::move(list)}});
+                 nlohmann::json body = {{"run", *run}, {"trace_id", trace_id}, {"spans", std::move(list)}};
+                 // What the run cost with its child runs, from model_call (refused calls included, at $0).
+                 const std::string id = params.find("id")->second;
+                 if (auto costs = models::RunCosts(*ctx.db, {id}); costs.ok() && costs->count(id)) {
+                   const models::CostTotals& c = costs->at(id);
+                   body["cost"] = {{"model_calls", c.model_calls}, {"prompt_tokens", c.prompt_tokens},
+                                   {"completion_tokens", c.completion_tokens}, {"cost_usd", c.cost_usd}};
+                 }
+                 w.SendJson(http::status::ok, body);
                });
 }
 

@@ -214,7 +214,8 @@ std::string RecallText(const std::vector<Match>& matches, const std::string& que
 
 }  // namespace
 
-std::vector<ToolInfo> MemoryToolProvider::ListTools() const {
+namespace {
+std::vector<ToolInfo> BuildTools() {
   std::vector<ToolInfo> tools;
   tools.push_back(MakeTool(
       "recall_conversation",
@@ -277,6 +278,22 @@ std::vector<ToolInfo> MemoryToolProvider::ListTools() const {
        {"additionalProperties", false}},
       "searching memory"));
   return tools;
+}
+
+// The list is the same for every provider and never changes: built once, not per call.
+const std::vector<ToolInfo>& Tools() {
+  static const std::vector<ToolInfo> kTools = BuildTools();
+  return kTools;
+}
+}  // namespace
+
+std::vector<ToolInfo> MemoryToolProvider::ListTools() const { return Tools(); }
+
+std::optional<ToolInfo> MemoryToolProvider::FindTool(std::string_view name) const {
+  for (const auto& info : Tools()) {
+    if (info.name == name) return info;
+  }
+  return std::nullopt;
 }
 
 Result<ToolCallResult> MemoryToolProvider::Call(std::string_view tool, const json& args,

@@ -4,6 +4,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "telemetry/instruments.hpp"
+#include "models/budget_guard.hpp"
 #include "telemetry/logging.hpp"
 #include "telemetry/tracer.hpp"
 
@@ -17,6 +19,28 @@ double CostUsd(const ModelRoute& route, const Usage& usage) {
 
 ModelGateway::ModelGateway(std::unique_ptr<ModelRouter> router, store::Database* db)
     : router_(std::move(router)), db_(db) {}
+
+ModelGateway::~ModelGateway() = default;
+
+void ModelGateway::SetBudgetGuard(std::unique_ptr<BudgetGuard> guard) { budget_ = std::move(guard); }
+
+namespace {
+
+// What a failed call says about its provider: down, slow or broken counts against the
+// breaker; a rejected request or a caller that went away says nothing.
+CircuitBreaker::Outcome BreakerOutcome(const Result<ChatResult>& result) {
+  if (result.ok()) return CircuitBreaker::Outcome::kSuccess;
+  switch (result.error().code) {
+    case ErrorCode::kUnavailable:
+    case ErrorCode::kDeadlineExceeded:
+    case ErrorCode::kInternal:
+      return CircuitBreaker::Outcome::kFailure;
+    default:
+      return CircuitBreaker::Outcome::kNeutral;
+  }
+}
+
+}  // namespace
 
 bool ModelGateway::HasModel(std::string_view name) const { return router_->Resolve(name).ok(); }
 
@@ -37,6 +61,35 @@ Result<ChatResult> ModelGateway::Complete(const std::string& model_name, ChatReq
 
   using Clock = std::chrono::steady_clock;
   const auto start = Clock::now();
+  // A call the gateway does not make (budget, open breaker) is still recorded and traced.
+  const auto refuse = [&](Error error) -> Result<ChatResult> {
+    const double waited_ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+    if (span.recording()) {
+      span.Set("gen_ai.operation.name", "chat").Set("gen_ai.system", resolved->provider->kind())
+          .Set("gen_ai.request.model", route.upstream_model).Set("steward.model", route.name)
+          .Set("error.type", Describe(error.code).name).SetError(error.message);
+    }
+    span.End();
+    Record(route, context, Usage{}, 0, waited_ms, std::nullopt, &error, {});
+    if (error.context.empty()) error.context = "model " + model_name;
+    return error;
+  };
+
+  // Budgets first: the call may wait here (for calls in flight, or for the owner's approval).
+  BudgetAdmission admission;
+  if (budget_) {
+    auto admitted = budget_->Admit(route, request, context);
+    if (!admitted.ok()) return refuse(admitted.error());
+    admission = std::move(*admitted);
+    if (!admission.warnings.empty()) span.Set("steward.budget.warning", admission.warnings.front());
+  }
+  auto permit = resolved->breaker->Allow();
+  if (!permit.ok()) {
+    if (budget_) budget_->Release(admission);
+    telemetry::metrics::CircuitBreakerRejected(route.provider);
+    return refuse(permit.error());
+  }
+
   std::optional<double> first_token_ms;
   ChunkSink timed_sink = [&](const ChatChunk& chunk) {
     if (!first_token_ms) first_token_ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
@@ -49,6 +102,11 @@ Result<ChatResult> ModelGateway::Complete(const std::string& model_name, ChatReq
     redacted.message = telemetry::Redact(redacted.message);
     result = std::move(redacted);
   }
+  resolved->breaker->Done(*permit, BreakerOutcome(result), result.ok() ? std::string_view() : result.error().message);
+  const BreakerState breaker = resolved->breaker->snapshot().state;
+  telemetry::metrics::SetCircuitBreaker(route.provider, breaker == BreakerState::kOpen       ? telemetry::metrics::BreakerState::kOpen
+                                                        : breaker == BreakerState::kHalfOpen ? telemetry::metrics::BreakerState::kHalfOpen
+                                                                                             : telemetry::metrics::BreakerState::kClosed);
   const double duration_ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
 
   const Usage usage = result.ok() ? result->usage : Usage{};
@@ -67,7 +125,10 @@ Result<ChatResult> ModelGateway::Complete(const std::string& model_name, ChatReq
     }
   }
   span.End();  // the call itself, not its bookkeeping below
-  Record(route, context, usage, cost, duration_ms, first_token_ms, result.ok() ? nullptr : &result.error());
+  telemetry::metrics::ModelCall(route.name, route.provider, result.ok() ? "ok" : Describe(result.error().code).name,
+                                duration_ms / 1e3, first_token_ms ? *first_token_ms / 1e3 : -1);
+  Record(route, context, usage, cost, duration_ms, first_token_ms, result.ok() ? nullptr : &result.error(),
+         admission.reservation);
   if (!result.ok()) {
     Error error = result.error();
     if (error.context.empty()) error.context = "model " + model_name;
@@ -78,7 +139,7 @@ Result<ChatResult> ModelGateway::Complete(const std::string& model_name, ChatReq
 
 void ModelGateway::Record(const ModelRoute& route, const ModelCallContext& context, const Usage& usage,
                           double cost_usd, double duration_ms, std::optional<double> first_token_ms,
-                          const Error* error) {
+                          const Error* error, const std::string& reservation) {
   if (!db_) return;
   // Recording is best effort: a call that happened must not fail because its bookkeeping did.
   Status status = db_->Transact([&](pqxx::work& tx) {
@@ -90,7 +151,10 @@ void ModelGateway::Record(const ModelRoute& route, const ModelCallContext& conte
         usage.completion_tokens, cost_usd, duration_ms, first_token_ms,
         error ? std::string(Describe(error->code).name) : std::string("ok"),
         error ? std::optional<std::string>(error->message) : std::nullopt);
+    // The budget counts exactly what model_call records: both in this transaction.
+    if (budget_) budget_->Settle(tx, BudgetAdmission{reservation, {}}, route, usage, cost_usd);
   });
+  if (!status.ok() && budget_) budget_->Release(BudgetAdmission{reservation, {}});
   if (!status.ok()) spdlog::warn("could not record a call to model {}: {}", route.name, status.error().ToString());
 }
 

@@ -1,5 +1,7 @@
 #include "models/model_router.hpp"
 
+#include <limits>
+
 #include "models/anthropic_provider.hpp"
 #include "models/offline_provider.hpp"
 #include "models/openai_provider.hpp"
@@ -52,6 +54,14 @@ Result<std::unique_ptr<ModelRouter>> ModelRouter::Create(std::vector<ProviderCon
     auto provider = MakeProvider(config);
     if (!provider.ok()) return provider.error();
     router->providers_.emplace(config.name, std::move(provider).value());
+    CircuitBreakerOptions breaker;
+    breaker.failures = config.breaker_failures;
+    breaker.window = config.breaker_window;
+    breaker.open_for = config.breaker_open_for;
+    if (!config.breaker_configured && (config.kind == "offline" || config.kind == "scripted")) {
+      breaker.failures = std::numeric_limits<int>::max();
+    }
+    router->breakers_.emplace(config.name, std::make_unique<CircuitBreaker>(config.name, breaker));
   }
 
   router->models_ = std::move(models);
@@ -69,7 +79,8 @@ Result<std::unique_ptr<ModelRouter>> ModelRouter::Create(std::vector<ProviderCon
                            "; configured providers: " + Names(router->providers_),
                        "models." + model.name + ".provider");
     }
-    if (!router->routes_.emplace(model.name, Route{model, provider->second.get()}).second) {
+    CircuitBreaker* breaker = router->breakers_.at(model.provider).get();
+    if (!router->routes_.emplace(model.name, Route{model, provider->second.get(), breaker}).second) {
       return MakeError(ErrorCode::kConfig, "model " + Quote(model.name) + " is defined twice",
                        "models." + model.name);
     }
@@ -85,6 +96,12 @@ Result<ModelRouter::Route> ModelRouter::Resolve(std::string_view model_name) con
                      "model " + std::string(model_name));
   }
   return it->second;
+}
+
+std::vector<CircuitBreaker::Snapshot> ModelRouter::Breakers() const {
+  std::vector<CircuitBreaker::Snapshot> out;
+  for (const auto& [name, breaker] : breakers_) out.push_back(breaker->snapshot());
+  return out;
 }
 
 }  // namespace steward::models

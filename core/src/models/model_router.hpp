@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "common/result.hpp"
+#include "models/circuit_breaker.hpp"
 #include "models/provider.hpp"
 #include "models/provider_config.hpp"
 
@@ -20,7 +21,8 @@ class ModelRouter final {
   // A resolved model: views into the router, valid while the router lives.
   struct Route {
     const ModelRoute& route;
-    Provider* provider;  // never null
+    Provider* provider;       // never null
+    CircuitBreaker* breaker;  // the provider's; never null
   };
 
   // Builds the providers (openai, anthropic, offline, scripted) and checks the routes.
@@ -35,11 +37,15 @@ class ModelRouter final {
   // Every configured model, in configuration order.
   [[nodiscard]] const std::vector<ModelRoute>& ListModels() const { return models_; }
 
+  // Each provider's circuit breaker state, by provider name.
+  [[nodiscard]] std::vector<CircuitBreaker::Snapshot> Breakers() const;
+
  private:
   ModelRouter() = default;
 
   std::vector<ModelRoute> models_;
   std::map<std::string, std::unique_ptr<Provider>, std::less<>> providers_;
+  std::map<std::string, std::unique_ptr<CircuitBreaker>, std::less<>> breakers_;  // by provider name
   std::map<std::string, Route, std::less<>> routes_;  // views into models_ and providers_
 };
 

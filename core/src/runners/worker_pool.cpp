@@ -58,6 +58,7 @@ std::string BuildRunLine(const RunRequest& r) {
       {"core", {{"base_url", r.core_base_url}, {"token", r.token}}},
       {"trace", {{"traceparent", r.traceparent}}},
   };
+  if (r.limits.is_object() && !r.limits.empty()) message["limits"] = r.limits;
   return message.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 

@@ -35,6 +35,9 @@ struct RunRequest {
   std::string core_base_url;
   std::string token;  // per-run bearer token for /v1 and /mcp
   std::string traceparent;
+  // Resource limits for the run ({cpu_seconds, memory_mb, wall_seconds}, each optional; see
+  // docs/runner-protocol.md); empty: none. Sent as the run message's `limits`.
+  nlohmann::json limits = nlohmann::json::object();
 };
 
 // A worker message about a run. `type` is status | token | spans | done | error; `data` is the whole

@@ -181,7 +181,9 @@ Result<int> PgApprovalStore::ExpireAllPending(const std::string& by, const std::
   return db_.Transact([&](pqxx::work& tx) {
     const pqxx::result r = tx.exec_params(
         "UPDATE approval SET status = 'expired', decided_at = now(), decided_by = $1, note = $2, escalated = true "
-        "WHERE status = 'pending'",
+        // Approval steps of workflows (tool "workflow.approval") wait in the database, not on a
+        // thread: they survive restarts, so they stay pending.
+        "WHERE status = 'pending' AND tool <> 'workflow.approval'",
         by, note);
     return static_cast<int>(r.affected_rows());
   });

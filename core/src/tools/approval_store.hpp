@@ -74,7 +74,8 @@ class ApprovalStore {
   [[nodiscard]] virtual Result<std::vector<ApprovalRecord>> List(std::optional<ApprovalStatus> status,
                                                                  int limit) = 0;
 
-  // Expires every pending approval (their calls died with the previous process); returns how many.
+  // Expires every pending approval (their calls died with the previous process) except those of
+  // workflow approval steps (tool "workflow.approval"), which survive restarts; returns how many.
   [[nodiscard]] virtual Result<int> ExpireAllPending(const std::string& by, const std::string& note) = 0;
 };
 

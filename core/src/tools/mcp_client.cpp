@@ -1,5 +1,6 @@
 #include "tools/mcp_client.hpp"
 
+#include <algorithm>
 #include <set>
 
 #include <spdlog/spdlog.h>
@@ -94,7 +95,11 @@ Status McpClient::Connect() {
       {"capabilities", json::object()},
       {"clientInfo", {{"name", "steward"}, {"version", options_.client_version}}},
   };
-  auto answer = Request("initialize", std::move(params));
+  // Start-up gets at least a minute whatever timeout_s says: a server's first answer waits on
+  // its interpreter and imports (npx, Python), which on a busy machine take far longer than a
+  // tool call should.
+  constexpr std::chrono::milliseconds kStartupAllowance{60'000};
+  auto answer = Request("initialize", std::move(params), std::max(options_.timeout, kStartupAllowance));
   if (!answer.ok()) return answer.error();
   const json& result = *answer;
   if (!result.is_object() || !result.contains("protocolVersion") ||

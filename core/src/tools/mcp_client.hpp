@@ -46,7 +46,7 @@ struct McpFrameStats {
 
 struct McpClientOptions {
   std::string server;  // the configured name, for messages
-  std::chrono::milliseconds timeout{60'000};  // per request unless a call says otherwise
+  std::chrono::milliseconds timeout{60'000};  // per request unless a call says otherwise; initialize gets >= 60 s
   std::string client_version = "0.1.0";
   size_t max_pages = 1000;  // tools/list pages followed before giving up (a cursor loop)
   // Called on a transport thread; must not block and must not call back into the client.

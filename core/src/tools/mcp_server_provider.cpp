@@ -124,6 +124,14 @@ std::vector<ToolInfo> McpServerProvider::ListTools() const {
   return tools_;
 }
 
+std::optional<ToolInfo> McpServerProvider::FindTool(std::string_view name) const {
+  std::lock_guard lock(mu_);
+  for (const auto& info : tools_) {
+    if (info.name == name) return info;
+  }
+  return std::nullopt;
+}
+
 Error McpServerProvider::Unavailable() const {
   const std::string who = "MCP server '" + config_.name + "'";
   std::lock_guard lock(mu_);

@@ -83,6 +83,7 @@ class McpServerProvider final : public ToolProvider {
   // that window reaches Call and fails fast with kUnavailable naming the server.
   [[nodiscard]] std::string_view server() const override { return config_.name; }
   [[nodiscard]] std::vector<ToolInfo> ListTools() const override;
+  [[nodiscard]] std::optional<ToolInfo> FindTool(std::string_view name) const override;
   [[nodiscard]] Result<ToolCallResult> Call(std::string_view tool, const nlohmann::json& args,
                                             const CallContext& ctx) override;
 

@@ -129,6 +129,42 @@ std::optional<std::vector<std::string>> PathArguments(const json& args) {
   return paths;
 }
 
+// The recipients of a sending call (to, cc, bcc: a string or an array of strings), each reduced
+// to its bare lowercase address ("Me <ME@x.org>" -> "me@x.org"); nullopt when one is not a string.
+std::optional<std::vector<std::string>> RecipientArguments(const json& args) {
+  std::vector<std::string> out;
+  if (!args.is_object()) return out;
+  auto add = [&out](const json& value) {
+    if (!value.is_string()) return false;
+    std::string address = value.get<std::string>();
+    if (const size_t open = address.rfind('<'); open != std::string::npos) {
+      const size_t close = address.find('>', open);
+      address = address.substr(open + 1, close == std::string::npos ? std::string::npos : close - open - 1);
+    }
+    const size_t begin = address.find_first_not_of(" \t");
+    const size_t end = address.find_last_not_of(" \t");
+    address = begin == std::string::npos ? std::string() : address.substr(begin, end - begin + 1);
+    std::transform(address.begin(), address.end(), address.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    out.push_back(std::move(address));
+    return true;
+  };
+  for (const char* key : {"to", "cc", "bcc"}) {
+    const auto it = args.find(key);
+    if (it == args.end() || it->is_null()) continue;
+    if (it->is_array()) {
+      for (const auto& item : *it) {
+        if (!add(item)) return std::nullopt;
+      }
+    } else if (!add(*it)) {
+      return std::nullopt;
+    }
+  }
+  return out;
+}
+
+bool IsSend(std::string_view name) { return name.size() > 5 && name.substr(name.size() - 5) == ".send"; }
+
 // `path` resolved as far as it exists (symlinks and `..` of the existing prefix by the
 // kernel, the rest lexically), or empty on error.
 fs::path Resolve(const fs::path& path) {
@@ -240,6 +276,21 @@ Assessment RiskPolicy::Judge(const ToolInfo& tool, const json* args) const {
     a.tier = rule->tier;
     a.reason = "policy.tiers " + Quoted(rule->pattern) + " is " + std::string(TierName(rule->tier));
     return a;
+  }
+  if (args != nullptr && !config_.owner_addresses.empty() && IsSend(tool.name)) {
+    const auto recipients = RecipientArguments(*args);
+    const auto is_owner = [&](const std::string& address) {
+      return std::any_of(config_.owner_addresses.begin(), config_.owner_addresses.end(), [&](std::string glob) {
+        std::transform(glob.begin(), glob.end(), glob.begin(),
+                       [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+        return GlobMatch(glob, address);
+      });
+    };
+    if (recipients && !recipients->empty() && std::all_of(recipients->begin(), recipients->end(), is_owner)) {
+      a.tier = Tier::kLow;
+      a.reason = "sends only to the owner's own address (policy.owner_addresses)";
+      return a;
+    }
   }
   if (IsFileWrite(tool.name)) {
     a.tier = Tier::kHigh;

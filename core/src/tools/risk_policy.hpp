@@ -12,6 +12,7 @@
 //          file writes (fs|files|filesystem).{write,edit,move,create,copy,rename,mkdir,append}*
 //                     unless every path argument is inside the scratch folder (then low)
 //   medium web access web.*  *fetch*  *browse*  *http*  *download*  *scrape*  *crawl*
+//          ...except a send to the owner's own addresses only (policy.owner_addresses): low
 //   low    drafting: *.draft*
 //          read-only and memory: memory.*, and names starting with a lookup verb (read, list,
 //          search, get, find, query, view, stat, describe, info, tree, show, lookup, count,
@@ -51,6 +52,11 @@ struct RiskPolicyConfig {
   std::chrono::milliseconds approval_timeout{std::chrono::minutes(5)};
   // Writes inside this folder are low risk. Empty: the server uses $STEWARD_HOME/scratch.
   std::filesystem::path scratch_dir;
+  // The owner's own addresses (globs, matched case-insensitively: "me@example.com",
+  // "*@me.example"): a sending tool (a name ending in ".send", such as email.send) whose every
+  // recipient (to, cc, bcc; "Name <addr>" or bare) matches one is low risk, so a digest mailed
+  // to the owner needs no approval. An explicit `tiers` entry for the tool still wins.
+  std::vector<std::string> owner_addresses;
 };
 
 // The tier the built-in rules give `tool_name` ("email.send" -> "high", "hn.top_stories" ->

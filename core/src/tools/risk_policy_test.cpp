@@ -143,6 +143,34 @@ TEST(RiskPolicy, AssessAppliesTheAgentsThreshold) {
   EXPECT_FALSE(low.needs_approval);
 }
 
+TEST(RiskPolicy, ASendOnlyToTheOwnersOwnAddressesIsLow) {
+  RiskPolicyConfig config;
+  config.owner_addresses = {"Me@Example.com", "*@me.example"};
+  const RiskPolicy policy(config);
+  const Assessment mine = policy.Assess(Tool("email.send", "high"),
+                                        json{{"to", json::array({"Me <me@example.COM>"})}, {"cc", "ann@me.example"}},
+                                        "low");
+  EXPECT_EQ(mine.tier, Tier::kLow);
+  EXPECT_FALSE(mine.needs_approval);
+  EXPECT_THAT(mine.reason, HasSubstr("owner's own address"));
+  // One other recipient anywhere (to, cc or bcc) and it is a send like any other.
+  EXPECT_EQ(policy.Assess(Tool("email.send"), json{{"to", json::array({"me@example.com", "bob@x.org"})}}, "low").tier,
+            Tier::kHigh);
+  EXPECT_EQ(policy.Assess(Tool("email.send"), json{{"to", "me@example.com"}, {"bcc", json::array({"eve@x.org"})}}, "low")
+                .tier,
+            Tier::kHigh);
+  EXPECT_EQ(policy.Assess(Tool("email.send"), json{{"to", json::array({1})}}, "low").tier, Tier::kHigh);
+  EXPECT_EQ(policy.Assess(Tool("email.send"), json{{"subject", "no recipient"}}, "low").tier, Tier::kHigh);
+  // Only sending tools, and only per call: listings stay high.
+  EXPECT_EQ(policy.Assess(Tool("chat.post_message"), json{{"to", "me@example.com"}}, "low").tier, Tier::kHigh);
+  EXPECT_EQ(policy.TierOf(Tool("email.send")), Tier::kHigh);
+  // An explicit tier for the tool wins.
+  config.tiers = {{"email.send", Tier::kHigh}};
+  EXPECT_EQ(RiskPolicy(config).Assess(Tool("email.send"), json{{"to", "me@example.com"}}, "low").tier, Tier::kHigh);
+  // Without owner addresses nothing changes.
+  EXPECT_EQ(RiskPolicy({}).Assess(Tool("email.send"), json{{"to", "me@example.com"}}, "low").tier, Tier::kHigh);
+}
+
 TEST_F(ScratchDir, WritesInsideTheScratchFolderAreLow) {
   const Assessment a = Write({{"path", (scratch_ / "notes.txt").string()}, {"content", "x"}});
   EXPECT_EQ(a.tier, Tier::kLow) << a.reason;

@@ -3,6 +3,7 @@
 // hub is a client of): what it is called, what it accepts, and how a call is attributed.
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -73,6 +74,16 @@ class ToolProvider {
 
   // The tools this provider offers, with namespaced names and server set.
   [[nodiscard]] virtual std::vector<ToolInfo> ListTools() const = 0;
+
+  // The tool named `name` (namespaced), if this provider offers it: what the registry asks on
+  // every call. The default scans ListTools(); providers whose listing copies or builds many
+  // tools override it so a call copies one ToolInfo, not all of them (bench/tools measures it).
+  [[nodiscard]] virtual std::optional<ToolInfo> FindTool(std::string_view name) const {
+    for (auto& info : ListTools()) {
+      if (info.name == name) return std::move(info);
+    }
+    return std::nullopt;
+  }
 
   // Runs `tool` (unqualified, e.g. "search") with arguments already validated against its
   // input_schema. Returns an Error only when the call could not be carried out at all.

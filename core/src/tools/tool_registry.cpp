@@ -9,6 +9,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "telemetry/instruments.hpp"
 #include "tools/approval_gate.hpp"
 #include "tools/glob.hpp"
 #include "tools/risk_policy.hpp"
@@ -180,11 +181,9 @@ Result<ToolRegistry::Resolved> ToolRegistry::Resolve(std::string_view name) cons
                          JoinNames(servers),
                      std::string(name));
   }
+  if (std::optional<ToolInfo> info = provider->FindTool(name)) return Resolved{provider, std::move(*info)};
   std::vector<std::string> names;
-  for (auto& info : provider->ListTools()) {
-    if (info.name == name) return Resolved{provider, std::move(info)};
-    names.push_back(std::move(info.name));
-  }
+  for (auto& info : provider->ListTools()) names.push_back(std::move(info.name));
   return MakeError(ErrorCode::kNotFound,
                    "unknown tool \"" + std::string(name) + "\": server \"" + std::string(server) +
                        "\" has " + JoinNames(names),
@@ -201,12 +200,18 @@ Result<ToolCallResult> ToolRegistry::Call(std::string_view name, const json& arg
   Emit(ctx, "tool_call",
        {{"run_id", ctx.run_id}, {"call_id", call_id}, {"tool", tool}, {"arguments", arguments}});
 
+  // Metric labels: "unknown" until the name resolves (an agent may invent any number of names).
+  std::string metric_tool = "unknown";
+  std::string server = "unknown";
   std::string activity;
   auto finish = [&](Result<ToolCallResult> result) -> Result<ToolCallResult> {
     const double ms =
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
             .count();
     FinishToolSpan(span, result, ms);
+    telemetry::metrics::ToolCall(metric_tool, server, result.ok() && !result->is_error,
+                                 result.ok() ? (result->is_error ? "tool_error" : "") : Describe(result.error().code).name,
+                                 ms / 1e3);
     const bool ok = result.ok() && !result->is_error;
     std::string summary = result.ok() ? SummarizeToolResult(*result)
                                       : TruncateUtf8(result.error().message, kSummaryChars);
@@ -226,6 +231,8 @@ Result<ToolCallResult> ToolRegistry::Call(std::string_view name, const json& arg
   auto resolved = Resolve(name);
   if (!resolved.ok()) return finish(resolved.error());
   activity = resolved->info.activity;
+  server = std::string(resolved->provider->server());
+  metric_tool = tool;
   span.Set("risk.level", resolved->info.risk_tier);
   if (!GlobMatchAny(ctx.allowed_tools, tool)) {
     return finish(MakeError(ErrorCode::kPermissionDenied,

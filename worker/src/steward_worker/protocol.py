@@ -74,10 +74,19 @@ class HistoryMessage(_Incoming):
 
 
 class RunInput(_Incoming):
-    """The new user message and the conversation before it (oldest first, without the new message)."""
+    """What the run works on.
 
-    message: str
+    A chat turn (and an `agent` step of a workflow): the new user message and the conversation before it
+    (oldest first, without the new message). A workflow run by a worker orchestrator (`langgraph`): `graph`
+    names the graph, `inputs` are the workflow's inputs, and `thread_id` (the workflow run's id, stable
+    across resumes) keys its checkpoints; an agent step may pass `thread_id` too.
+    """
+
+    message: str = ""
     history: list[HistoryMessage] = Field(default_factory=list)
+    graph: str | None = None
+    inputs: dict[str, Any] = Field(default_factory=dict)
+    thread_id: str | None = Field(default=None, min_length=1)
 
 
 class CoreEndpoint(_Incoming):
@@ -168,6 +177,10 @@ class StatusEvent(_Outgoing):
     type: Literal["status"] = "status"
     run_id: str
     text: str
+    node: str | None = None
+    """The graph node reporting (runners that run graphs, e.g. langgraph); left out when None."""
+    iteration: int | None = None
+    """The graph's loop iteration the node is in; left out when None."""
 
 
 class TokenEvent(_Outgoing):
@@ -194,6 +207,9 @@ class DoneEvent(_Outgoing):
     run_id: str
     output: str
     stats: RunStats
+    data: dict[str, Any] | None = None
+    """Structured result besides the text (a workflow step's output becomes {"text": output, "data": data});
+    left out of the message when None."""
 
 
 class ErrorEvent(_Outgoing):
@@ -248,8 +264,9 @@ OutgoingMessage = ReadyEvent | PongEvent | RunEvent | ProtocolErrorEvent | Embed
 
 
 def encode(message: OutgoingMessage) -> bytes:
-    """Returns `message` as one UTF-8 JSON line ending in '\\n' (JSON escapes keep it to one line)."""
-    return message.model_dump_json().encode() + b"\n"
+    """Returns `message` as one UTF-8 JSON line ending in '\\n' (JSON escapes keep it to one line); fields
+    that are None (only optional ones, such as `done.data`) are left out."""
+    return message.model_dump_json(exclude_none=True).encode() + b"\n"
 
 
 def _describe(loc: tuple[int | str, ...], kind: object, msg: str) -> str:

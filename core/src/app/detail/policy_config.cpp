@@ -30,7 +30,7 @@ Status ParseTiers(const Field& f, tools::RiskPolicyConfig& policy) {
 }  // namespace
 
 Status ParsePolicySection(const Field& f, Config& config) {
-  static const Keys kKeys = {"tiers", "approval_timeout_s", "scratch_dir"};
+  static const Keys kKeys = {"tiers", "approval_timeout_s", "scratch_dir", "owner_addresses"};
   Result<Mapping> m = Mapping::Open(f, &kKeys);
   if (!m.ok()) return m.error();
   tools::RiskPolicyConfig& policy = config.policy;
@@ -39,6 +39,14 @@ Status ParsePolicySection(const Field& f, Config& config) {
   STEWARD_RETURN_IF_ERROR(GetNumber(m->Get("approval_timeout_s"), 0.1, 86'400,
                                     "a number of seconds between 0.1 and 86400", seconds));
   policy.approval_timeout = std::chrono::milliseconds(std::llround(seconds * 1000));
+  const Field owners = m->Get("owner_addresses");
+  STEWARD_RETURN_IF_ERROR(GetStringList(owners, policy.owner_addresses));
+  for (const std::string& address : policy.owner_addresses) {
+    if (address.find('@') == std::string::npos || address.find_first_of(" \t<>,") != std::string::npos) {
+      return owners.Fail("expected email addresses or globs such as me@example.com or *@me.example, got " +
+                         Quote(address));
+    }
+  }
   const Field scratch = m->Get("scratch_dir");
   std::string dir;
   std::string shown;

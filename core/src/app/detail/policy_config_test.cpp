@@ -44,6 +44,13 @@ policy:
   EXPECT_EQ(config->policy.scratch_dir, std::filesystem::path("/etc/steward/scratch/here"));
 }
 
+TEST(PolicyConfig, ReadsTheOwnersAddresses) {
+  const Result<Config> config = Load("policy: {owner_addresses: [me@example.com, \"*@me.example\"]}\n");
+  ASSERT_TRUE(config.ok()) << config.error().ToString();
+  EXPECT_EQ(config->policy.owner_addresses, (std::vector<std::string>{"me@example.com", "*@me.example"}));
+  EXPECT_TRUE(DefaultConfig().policy.owner_addresses.empty());
+}
+
 TEST(PolicyConfig, ScratchDirMayComeFromTheEnvironment) {
   const Result<Config> config = Load("policy: {scratch_dir: \"${SCRATCH}\"}\n", {{"SCRATCH", "/tmp/s/../t"}});
   ASSERT_TRUE(config.ok()) << config.error().ToString();
@@ -65,6 +72,8 @@ TEST(PolicyConfig, MistakesNameTheKeyAndWhatWasExpected) {
       {"policy: {approval_timeout_s: soon}", "between 0.1 and 86400", "policy.approval_timeout_s"},
       {"policy: {scratch_dir: \"\"}", "expected a directory path", "policy.scratch_dir"},
       {"policy: {default: deny}", "unknown key \"default\"", "policy"},
+      {"policy: {owner_addresses: [\"Me <me@x.org>\"]}", "expected email addresses or globs", "policy.owner_addresses"},
+      {"policy: {owner_addresses: me}", "", "policy.owner_addresses"},
   };
   for (const auto& c : cases) {
     const Result<Config> config = Load(c.yaml);

@@ -25,6 +25,8 @@ Emit = Callable[[RunEvent], Awaitable[None]]
 
 _RUNNER_MODULES: dict[str, str] = {
     "pydantic_ai": "steward_worker.runners.pydantic_ai_runner",
+    "langgraph": "steward_worker.runners.langgraph_runner",
+    "formatter": "steward_worker.runners.formatter_runner",
 }
 """Runner name (the `runner` field of a `run` message) → module holding its `RUNNER`."""
 

@@ -1,0 +1,302 @@
+#include "app/workflow_command.hpp"
+
+#include <curl/curl.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <sstream>
+
+#include "app/approvals_command.hpp"
+#include "app/chat_client.hpp"
+#include "models/detail/sse_parser.hpp"
+
+namespace steward::app {
+
+namespace {
+
+using Json = nlohmann::json;
+using CurlPtr = std::unique_ptr<CURL, decltype(&curl_easy_cleanup)>;
+using HeaderList = std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)>;
+
+struct StreamState {
+  const RunWorkflowOptions* options = nullptr;
+  std::ostream* out = nullptr;
+  std::ostream* err = nullptr;
+  models::detail::SseParser parser;
+  std::vector<models::detail::SseEvent> events;
+  std::string body;  // a JSON answer instead of a stream (an error)
+  bool is_sse = false;
+  bool at_line_start = true;
+  Json done;
+  Json failure;
+  std::string run_id;
+};
+
+void Newline(StreamState& s) {
+  if (!s.at_line_start) {
+    *s.err << "\n";
+    s.at_line_start = true;
+  }
+}
+
+void Progress(StreamState& s, const std::string& line) {
+  if (s.options->quiet) return;
+  Newline(s);
+  *s.err << "  · " << line << std::endl;
+}
+
+void Render(StreamState& s, const models::detail::SseEvent& ev) {
+  Json data = Json::parse(ev.data, nullptr, false);
+  if (data.is_discarded()) return;
+  if (s.run_id.empty()) s.run_id = data.value("run_id", "");
+  if (ev.event == "session") {
+    Progress(s, "run " + s.run_id + " of " + data.value("workflow", std::string()) + " (trace " +
+                    data.value("trace_id", std::string()) + ")");
+  } else if (ev.event == "status") {
+    Progress(s, data.value("text", std::string()));
+  } else if (ev.event == "tool_call") {
+    Progress(s, "→ " + data.value("tool", std::string("tool")) + " " + data.value("arguments", Json::object()).dump());
+  } else if (ev.event == "tool_result") {
+    Progress(s, std::string(data.value("ok", false) ? "← " : "✗ ") + data.value("tool", std::string("tool")) + ": " +
+                    data.value("summary", std::string()));
+  } else if (ev.event == "approval_required") {
+    Newline(s);
+    HandleApprovalRequired(s.options->base_url, s.options->token, data, isatty(STDIN_FILENO) != 0, std::cin, stderr);
+  } else if (ev.event == "approval_resolved") {
+    Progress(s, "approval " + data.value("approval_id", std::string()) + ": " + data.value("status", std::string()) +
+                    " by " + data.value("by", std::string()));
+  } else if (ev.event == "token") {
+    if (s.options->quiet) return;
+    const std::string text = data.value("text", "");
+    *s.err << text << std::flush;
+    if (!text.empty()) s.at_line_start = text.back() == '\n';
+  } else if (ev.event == "done") {
+    Newline(s);
+    s.done = data;
+  } else if (ev.event == "error") {
+    Newline(s);
+    s.failure = data;
+  }
+}
+
+size_t OnBody(char* ptr, size_t size, size_t nmemb, void* user) {
+  auto& s = *static_cast<StreamState*>(user);
+  const size_t n = size * nmemb;
+  if (!s.is_sse) {
+    s.body.append(ptr, n);
+    return n;
+  }
+  s.events.clear();
+  if (!s.parser.Feed(std::string_view(ptr, n), s.events)) return 0;
+  for (const auto& ev : s.events) Render(s, ev);
+  return n;
+}
+
+size_t OnHeader(char* ptr, size_t size, size_t nmemb, void* user) {
+  auto& s = *static_cast<StreamState*>(user);
+  std::string line(ptr, size * nmemb);
+  for (auto& c : line) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (line.rfind("content-type:", 0) == 0 && line.find("text/event-stream") != std::string::npos) s.is_sse = true;
+  return size * nmemb;
+}
+
+std::string OutputText(const Json& output) {
+  if (output.is_string()) return output.get<std::string>();
+  if (output.is_object() && output.contains("text") && output["text"].is_string() && output.size() <= 2) {
+    return output["text"].get<std::string>();
+  }
+  return output.dump(2);
+}
+
+std::string Shorten(std::string s, size_t n) {
+  for (char& c : s) {
+    if (c == '\n') c = ' ';
+  }
+  if (s.size() > n) s = s.substr(0, n) + "…";
+  return s;
+}
+
+std::string Ms(double ms) {
+  char buf[32];
+  if (ms >= 10000) {
+    std::snprintf(buf, sizeof buf, "%.1f s", ms / 1000);
+  } else {
+    std::snprintf(buf, sizeof buf, "%.0f ms", ms);
+  }
+  return buf;
+}
+
+}  // namespace
+
+Result<Json> ParseInputPairs(const std::vector<std::string>& pairs) {
+  Json out = Json::object();
+  for (const auto& pair : pairs) {
+    const size_t eq = pair.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      return MakeError(ErrorCode::kInvalidArgument, "expected --input KEY=VALUE, got \"" + pair + "\"", "--input");
+    }
+    const std::string value = pair.substr(eq + 1);
+    Json parsed = Json::parse(value, nullptr, false);
+    out[pair.substr(0, eq)] = parsed.is_discarded() ? Json(value) : parsed;
+  }
+  return out;
+}
+
+int RunWorkflowCommand(const RunWorkflowOptions& options, std::ostream& out, std::ostream& err) {
+  auto inputs = ParseInputPairs(options.inputs);
+  if (!inputs.ok()) {
+    err << "error: " << inputs.error().ToString() << "\n";
+    return 2;
+  }
+  CurlPtr curl(curl_easy_init(), curl_easy_cleanup);
+  const Json body = {{"inputs", *inputs}, {"stream", !options.detach}, {"trigger", "cli"}};
+  const std::string payload = body.dump();
+  char* escaped = curl_easy_escape(curl.get(), options.workflow.c_str(), static_cast<int>(options.workflow.size()));
+  const std::string url = options.base_url + "/api/workflows/" + escaped + "/runs";
+  curl_free(escaped);
+  const std::string auth = "Authorization: Bearer " + options.token;
+  HeaderList headers(curl_slist_append(nullptr, "Content-Type: application/json"), curl_slist_free_all);
+  headers.reset(curl_slist_append(headers.release(), "Accept: text/event-stream"));
+  headers.reset(curl_slist_append(headers.release(), auth.c_str()));
+  StreamState state;
+  state.options = &options;
+  state.out = &out;
+  state.err = &err;
+  curl_easy_setopt(curl.get(), CURLOPT_URL, url.c_str());
+  curl_easy_setopt(curl.get(), CURLOPT_HTTPHEADER, headers.get());
+  curl_easy_setopt(curl.get(), CURLOPT_POSTFIELDS, payload.c_str());
+  curl_easy_setopt(curl.get(), CURLOPT_POSTFIELDSIZE, static_cast<long>(payload.size()));
+  curl_easy_setopt(curl.get(), CURLOPT_WRITEFUNCTION, OnBody);
+  curl_easy_setopt(curl.get(), CURLOPT_WRITEDATA, &state);
+  curl_easy_setopt(curl.get(), CURLOPT_HEADERFUNCTION, OnHeader);
+  curl_easy_setopt(curl.get(), CURLOPT_HEADERDATA, &state);
+  curl_easy_setopt(curl.get(), CURLOPT_CONNECTTIMEOUT_MS, 5000L);
+  curl_easy_setopt(curl.get(), CURLOPT_TCP_NODELAY, 1L);
+  curl_easy_setopt(curl.get(), CURLOPT_NOSIGNAL, 1L);
+  const CURLcode rc = curl_easy_perform(curl.get());
+  long status = 0;
+  curl_easy_getinfo(curl.get(), CURLINFO_RESPONSE_CODE, &status);
+  if (rc != CURLE_OK) {
+    err << "error: cannot reach Steward at " << options.base_url << ": " << curl_easy_strerror(rc) << "\n";
+    return 1;
+  }
+  if (!state.is_sse) {
+    Json answer = Json::parse(state.body, nullptr, false);
+    if (status == 202 && answer.is_object()) {
+      out << answer.value("run_id", "") << "\n";
+      return 0;
+    }
+    std::string message = "HTTP " + std::to_string(status);
+    if (answer.is_object() && answer.contains("error") && answer["error"].is_object()) {
+      const Json& e = answer["error"];
+      message = e.value("message", message);
+      if (!e.value("context", std::string()).empty()) message = e.value("context", std::string()) + ": " + message;
+    }
+    err << "error: " << message << "\n";
+    return status == 400 || status == 404 ? 2 : 1;
+  }
+  if (auto last = state.parser.Finish()) Render(state, *last);
+  if (!state.done.is_null()) {
+    out << OutputText(state.done.value("output", Json(nullptr))) << "\n";
+    if (!options.quiet) {
+      err << "✓ " << options.workflow << " succeeded in " << Ms(state.done.value("duration_ms", 0.0)) << " (run "
+          << state.run_id << "; steward runs " << state.run_id << ")\n";
+    }
+    return 0;
+  }
+  if (!state.failure.is_null()) {
+    const std::string step = state.failure.value("step", std::string());
+    err << "✗ " << options.workflow << " " << state.failure.value("status", std::string("failed"))
+        << (step.empty() ? "" : " at step " + step) << ": " << state.failure.value("message", std::string()) << " (run "
+        << state.run_id << ")\n";
+    return 1;
+  }
+  err << "error: the stream ended before the run did (run " << state.run_id << "; see steward runs " << state.run_id
+      << ")\n";
+  return 1;
+}
+
+std::string RenderRunDetails(const Json& run) {
+  std::ostringstream o;
+  o << "run " << run.value("id", "") << "  " << run.value("workflow", std::string()) << "  "
+    << run.value("status", "") << "  " << Ms(run.value("duration_ms", 0.0)) << "  trigger "
+    << run.value("trigger", std::string()) << "\n";
+  if (run.contains("input") && !run["input"].is_null()) o << "  input:  " << Shorten(run["input"].dump(), 200) << "\n";
+  if (run.contains("output") && !run["output"].is_null()) o << "  output: " << Shorten(OutputText(run["output"]), 200) << "\n";
+  if (run.contains("error") && run["error"].is_object()) o << "  error:  " << run["error"].value("message", "") << "\n";
+  if (run.contains("steps") && run["steps"].is_array()) {
+    o << "  steps:\n";
+    for (const auto& s : run["steps"]) {
+      const std::string status = s.value("status", "");
+      const char* mark = status == "succeeded" ? "✓" : status == "failed" ? "✗" : "…";
+      o << "    " << mark << " " << s.value("path", "") << " [" << s.value("kind", "") << "] " << status << ", "
+        << Ms(s.value("duration_ms", 0.0));
+      const int attempts = s.value("attempts", 0);
+      if (attempts > 1) o << ", " << attempts << " attempts";
+      // A step run by a graph runner (LangGraph) says how many times its loop went round.
+      if (const Json* data = s.contains("output") && s["output"].is_object() && s["output"].contains("data")
+                                 ? &s["output"]["data"]
+                                 : nullptr;
+          data != nullptr && data->is_object() && data->contains("iterations") && (*data)["iterations"].is_number()) {
+        const int iterations = (*data)["iterations"].get<int>();
+        o << ", " << data->value("graph", std::string("graph")) << " " << iterations
+          << (iterations == 1 ? " iteration" : " iterations");
+      }
+      if (s.contains("error") && s["error"].is_object()) o << "  — " << Shorten(s["error"].value("message", ""), 160);
+      o << "\n";
+    }
+  }
+  return o.str();
+}
+
+int RunRunsCommand(const std::string& base_url, const std::string& token, const std::string& workflow,
+                   const std::string& status, const std::string& run_id, bool as_json, std::ostream& out,
+                   std::ostream& err) {
+  if (!run_id.empty()) {
+    auto run = GetJson(base_url, token, "/api/runs/" + run_id);
+    if (!run.ok()) {
+      err << "error: " << run.error().ToString() << "\n";
+      return 1;
+    }
+    if (as_json) {
+      out << run->dump(2) << "\n";
+    } else {
+      out << RenderRunDetails(*run);
+    }
+    return 0;
+  }
+  std::string path = "/api/runs?limit=50";
+  CurlPtr curl(curl_easy_init(), curl_easy_cleanup);
+  auto add = [&](const char* key, const std::string& value) {
+    if (value.empty()) return;
+    char* e = curl_easy_escape(curl.get(), value.c_str(), static_cast<int>(value.size()));
+    path += std::string("&") + key + "=" + e;
+    curl_free(e);
+  };
+  add("workflow", workflow);
+  add("status", status);
+  auto runs = GetJson(base_url, token, path);
+  if (!runs.ok()) {
+    err << "error: " << runs.error().ToString() << "\n";
+    return 1;
+  }
+  if (as_json) {
+    out << runs->dump(2) << "\n";
+    return 0;
+  }
+  const Json list = runs->value("runs", Json::array());
+  if (list.empty()) {
+    out << "no workflow runs" << (workflow.empty() ? "" : " of " + workflow) << "\n";
+    return 0;
+  }
+  for (const auto& r : list) {
+    out << r.value("id", "") << "  " << r.value("workflow", std::string()) << "  " << r.value("status", "") << "  "
+        << r.value("started_at", "") << "  " << Ms(r.value("duration_ms", 0.0)) << "  " << r.value("trigger", std::string())
+        << "\n";
+  }
+  return 0;
+}
+
+}  // namespace steward::app

@@ -1,0 +1,830 @@
+#include "engine/workflow_engine.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include <spdlog/spdlog.h>
+
+#include "engine/run_lease.hpp"
+#include "engine/step_executor.hpp"
+#include "engine/template.hpp"
+#include "telemetry/tracer.hpp"
+#include "tools/approval_store.hpp"
+
+namespace steward::engine {
+
+namespace {
+
+using Json = nlohmann::json;
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+// The context of errors that mean "this process stops driving the run" (engine stopping, lease
+// lost): the run is left running for whoever adopts it, not finished.
+constexpr const char* kAbandon = "workflow.abandon";
+constexpr int kAdoptBatch = 16;
+// A whole-workflow step on a worker runner: a crashed worker gets one more attempt.
+constexpr int kGraphAttempts = 2;
+
+bool IsAbandon(const Error& e) { return e.context == kAbandon; }
+
+Error Abandon(const std::string& why) { return MakeError(ErrorCode::kCancelled, why, kAbandon); }
+
+std::string JoinKeys(const std::map<std::string, WorkflowDefinition>& m) {
+  std::string out;
+  for (const auto& [k, _] : m) out += (out.empty() ? "" : ", ") + k;
+  return out.empty() ? "none" : out;
+}
+
+// Errors a new attempt cannot fix.
+bool Retryable(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::kInvalidArgument:
+    case ErrorCode::kConfig:
+    case ErrorCode::kNotFound:
+    case ErrorCode::kPermissionDenied:
+    case ErrorCode::kUnauthenticated:
+    case ErrorCode::kCancelled:
+    case ErrorCode::kBudgetExceeded:
+      return false;
+    default:
+      return true;
+  }
+}
+
+Json ErrorJson(const Error& e, int attempt) {
+  return {{"code", std::string(Describe(e.code).name)}, {"message", e.message}, {"context", e.context},
+          {"attempt", attempt}};
+}
+
+Result<Json> ValidateInputs(const WorkflowDefinition& def, const Json& given) {
+  const Json in = given.is_null() ? Json::object() : given;
+  if (!in.is_object()) {
+    return MakeError(ErrorCode::kInvalidArgument, "expected the inputs of workflow " + def.name + " as a JSON object",
+                     "inputs");
+  }
+  Json out = Json::object();
+  for (const auto& [key, value] : in.items()) {
+    if (!def.inputs.count(key)) {
+      std::string known;
+      for (const auto& [k, _] : def.inputs) known += (known.empty() ? "" : ", ") + k;
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "workflow " + def.name + " has no input named \"" + key + "\" (declared: " +
+                           (known.empty() ? "none" : known) + ")",
+                       "inputs." + key);
+    }
+    out[key] = value;
+  }
+  for (const auto& [key, default_value] : def.inputs) {
+    if (out.contains(key)) continue;
+    if (default_value.is_null()) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "workflow " + def.name + " needs the input \"" + key + "\" (it has no default)", "inputs." + key);
+    }
+    out[key] = default_value;
+  }
+  return out;
+}
+
+}  // namespace
+
+struct WorkflowEngine::RunState : std::enable_shared_from_this<WorkflowEngine::RunState> {
+  std::string run_id;
+  const WorkflowDefinition* def = nullptr;
+  std::string trace_id;
+  telemetry::SpanContext span;  // the run's span in this process: parent of its step spans
+  Json input = Json::object();
+  std::shared_ptr<LiveRun> live;  // null: nobody watches
+  bool registered = false;        // live is in the RunRegistry
+  std::atomic<bool> cancel{false};
+  std::shared_ptr<std::atomic<bool>> engine_stopping;  // the engine's stop flag
+  StepDefinition graph_step;      // orchestrator != steward: the one step
+  std::mutex mu;
+  std::map<std::string, StepRecord> recorded;  // GUARDED_BY(mu)
+  Clock::time_point started = Clock::now();
+
+  void Emit(const std::string& type, Json data) const {
+    if (live) live->Emit(type, std::move(data));
+  }
+};
+
+namespace {
+
+using RunState = WorkflowEngine::RunState;
+
+// What the recursive step functions share.
+struct Env {
+  StepStore& store;
+  StepExecutor& exec;
+  const WorkflowEngineOptions& options;
+  std::atomic<bool>& stopping;
+  const std::map<std::string, WorkflowDefinition>& workflows;
+};
+
+bool Interrupted(const Env& env, const RunState& s) {
+  return env.stopping.load(std::memory_order_acquire) || s.cancel.load(std::memory_order_acquire) ||
+         (s.live && s.live->cancel_requested());
+}
+
+// Sleeps `d` in small slices; false if interrupted.
+bool SleepFor(const Env& env, const RunState& s, milliseconds d) {
+  const auto until = Clock::now() + d;
+  while (Clock::now() < until) {
+    if (Interrupted(env, s)) return false;
+    std::this_thread::sleep_for(std::min<Clock::duration>(milliseconds(50), until - Clock::now()));
+  }
+  return !Interrupted(env, s);
+}
+
+std::string ChildPath(const std::string& prefix, const std::string& id) {
+  return prefix.empty() ? id : prefix + "." + id;
+}
+
+const StepDefinition* FindHandler(const WorkflowDefinition& def, const std::string& id) {
+  for (const auto& h : def.handlers) {
+    if (h.id == id) return &h;
+  }
+  return nullptr;
+}
+
+void StepStatus(const RunState& s, const std::string& path, const std::string& state, const std::string& kind, int attempt,
+            const std::string& text, Json extra = Json::object()) {
+  Json d = {{"text", text}, {"step", path}, {"state", state}, {"kind", kind}, {"attempt", attempt}};
+  for (auto& [k, v] : extra.items()) d[k] = v;
+  s.Emit("status", std::move(d));
+}
+
+Result<Json> RunSequence(Env& env, RunState& s, const std::vector<StepDefinition>& steps, const std::string& prefix,
+                         Json& ctx);
+Result<Json> RunStepImpl(Env& env, RunState& s, const StepDefinition& step, const std::string& path, Json& ctx);
+Result<Json> ExecuteRun(Env& env, RunState& s);
+
+// Renders what the attempt of `step` gets as input; for composites, what they decide on.
+Result<Json> RenderInput(const RunState& s, const StepDefinition& step, const Json& ctx) {
+  if (&step == &s.graph_step) {
+    return Json{{"graph", s.def->graph}, {"workflow", s.def->name}, {"inputs", s.input}, {"thread_id", s.run_id}};
+  }
+  switch (step.kind) {
+    case StepKind::kTool:
+    case StepKind::kWorkflow:
+      return RenderTemplate(step.input, ctx);
+    case StepKind::kAgent: {
+      auto m = RenderTemplateString(step.message, ctx);
+      if (!m.ok()) return m.error();
+      return Json{{"message", m->is_string() ? m->get<std::string>() : m->dump()}};
+    }
+    case StepKind::kApproval: {
+      auto m = RenderTemplateString(step.message.empty() ? step.description : step.message, ctx);
+      if (!m.ok()) return m.error();
+      return Json{{"message", m->is_string() ? m->get<std::string>() : m->dump()}};
+    }
+    case StepKind::kLlm: {
+      auto p = RenderTemplateString(step.prompt, ctx);
+      if (!p.ok()) return p.error();
+      auto sys = RenderTemplateString(step.system, ctx);
+      if (!sys.ok()) return sys.error();
+      return Json{{"prompt", p->is_string() ? p->get<std::string>() : p->dump()},
+                  {"system", sys->is_string() ? sys->get<std::string>() : sys->dump()}};
+    }
+    case StepKind::kForEach: {
+      const std::string& expr = step.items;
+      auto items = HasPlaceholders(expr) ? RenderTemplateString(expr, ctx) : EvaluateExpression(expr, ctx);
+      if (!items.ok()) return items.error();
+      if (!items->is_array()) {
+        return MakeError(ErrorCode::kInvalidArgument,
+                         "expected `items` to yield an array, got " + std::string(items->type_name()),
+                         "step " + step.id + ".items");
+      }
+      return Json{{"items", *items}};
+    }
+    case StepKind::kBranch: {
+      for (size_t i = 0; i < step.cases.size(); ++i) {
+        auto holds = EvaluateCondition(step.cases[i].when, ctx);
+        if (!holds.ok()) return holds.error();
+        if (*holds) return Json{{"case", i}};
+      }
+      return Json{{"case", "otherwise"}};
+    }
+  }
+  return Json::object();
+}
+
+Result<Json> RunForEach(Env& env, RunState& s, const StepDefinition& step, const std::string& path, const Json& items,
+                        const Json& ctx) {
+  const size_t n = items.size();
+  std::vector<std::optional<Result<Json>>> results(n);
+  std::atomic<size_t> next{0};
+  std::atomic<bool> failed{false};
+  auto work = [&] {
+    for (size_t i = next.fetch_add(1); i < n; i = next.fetch_add(1)) {
+      if (failed.load() || Interrupted(env, s)) return;
+      Json local = ctx;
+      local["item"] = items[i];
+      local["index"] = i;
+      auto r = RunSequence(env, s, step.body, path + "[" + std::to_string(i) + "]", local);
+      if (!r.ok()) failed = true;
+      results[i].emplace(std::move(r));
+    }
+  };
+  const size_t parallel = std::min<size_t>(std::max(step.max_parallel, 1), std::max<size_t>(n, 1));
+  std::vector<std::thread> threads;
+  for (size_t t = 1; t < parallel; ++t) threads.emplace_back(work);
+  work();
+  for (auto& t : threads) t.join();
+  Json out = Json::array();
+  for (size_t i = 0; i < n; ++i) {
+    if (!results[i]) {
+      if (Interrupted(env, s) && env.stopping.load()) return Abandon("steward is stopping");
+      continue;  // not started because another item failed
+    }
+    if (!results[i]->ok()) return results[i]->error();
+  }
+  for (size_t i = 0; i < n; ++i) {
+    if (!results[i]) return MakeError(ErrorCode::kCancelled, "the run was cancelled", "step " + path);
+    out.push_back(results[i]->value());
+  }
+  return out;
+}
+
+Result<Json> RunSubWorkflow(Env& env, RunState& s, const StepDefinition& step, const std::string& path,
+                            const Json& inputs, const std::string& prior_child) {
+  const auto& workflows = env.workflows;
+  const auto it = workflows.find(step.workflow);
+  if (it == workflows.end()) {
+    return MakeError(ErrorCode::kNotFound,
+                     "no workflow named \"" + step.workflow + "\" (configured: " + JoinKeys(workflows) + ")",
+                     "step " + path);
+  }
+  auto child = std::make_shared<RunState>();
+  child->def = &it->second;
+  child->trace_id = s.trace_id;
+  child->span = s.span;
+  child->live = s.live;
+  child->engine_stopping = s.engine_stopping;
+  bool resumed = false;
+  if (!prior_child.empty()) {
+    auto prior = env.store.LoadRun(prior_child);
+    if (prior.ok() && prior->status == "succeeded") return prior->output;
+    if (prior.ok() && prior->status == "running") {
+      auto claimed = env.store.Claim(prior_child);
+      if (claimed.ok() && *claimed) {
+        child->run_id = prior_child;
+        child->input = prior->input;
+        resumed = true;
+      }
+    }
+  }
+  if (!resumed) {
+    auto validated = ValidateInputs(*child->def, inputs);
+    if (!validated.ok()) return validated.error();
+    child->input = *validated;
+    child->run_id = NewUuid();
+    NewWorkflowRun row;
+    row.id = child->run_id;
+    row.workflow = child->def->name;
+    row.trigger = "workflow";
+    row.trace_id = s.trace_id;
+    row.parent_run_id = s.run_id;
+    row.parent_step = path;
+    row.input = child->input;
+    STEWARD_RETURN_IF_ERROR(env.store.CreateRun(row));
+    STEWARD_RETURN_IF_ERROR(env.store.SetChildRun(s.run_id, path, child->run_id));
+  }
+  auto out = ExecuteRun(env, *child);
+  if (!out.ok() && IsAbandon(out.error())) return out;
+  const Status finished =
+      out.ok() ? env.store.FinishRun(child->run_id, "succeeded", *out, nullptr)
+               : env.store.FinishRun(child->run_id, std::string(Describe(out.error().code).run_state), nullptr,
+                                     ErrorJson(out.error(), 0));
+  if (!finished.ok()) return Abandon(finished.error().message);
+  return out;
+}
+
+// Runs one attempt; `prior` is the step's row as found (resumed waits reuse its approval).
+Result<Json> RunAttempt(Env& env, RunState& s, const StepDefinition& step, const std::string& path, Json& ctx,
+                        int attempt, const Json& input, const std::string& key, const StepRecord* prior) {
+  StepAttempt a;
+  a.run_id = s.run_id;
+  a.workflow = s.def->name;
+  a.path = path;
+  a.attempt = attempt;
+  a.input = input;
+  a.idempotency_key = key;
+  a.timeout = step.timeout;
+  a.limits = step.limits;
+  // An attempt abandoned at its timeout may still call these after the run ended: they hold
+  // what they use.
+  std::shared_ptr<LiveRun> live = s.live;
+  a.emit = [live](const std::string& type, Json data) {
+    if (live) live->Emit(type, std::move(data));
+  };
+  std::shared_ptr<RunState> self = s.shared_from_this();
+  a.cancelled = [self] {
+    return (self->engine_stopping && self->engine_stopping->load()) || self->cancel.load() ||
+           (self->live && self->live->cancel_requested());
+  };
+  telemetry::ScopedSpan span = telemetry::StartSpan("workflow.step " + path, s.span);
+  span.SetRunId(s.run_id).Set("workflow.step.path", path).Set("workflow.step.kind", std::string(StepKindName(step.kind)))
+      .Set("workflow.step.attempt", static_cast<int64_t>(attempt));
+  a.parent = span.context();
+  Result<Json> out = Json(nullptr);
+  if (&step == &s.graph_step) {
+    out = env.exec.RunGraph(*s.def, a);
+  } else {
+    switch (step.kind) {
+      case StepKind::kTool:
+        out = env.exec.RunTool(step.tool, a);
+        break;
+      case StepKind::kAgent:
+        out = env.exec.RunAgent(step.agent, a);
+        break;
+      case StepKind::kLlm:
+        out = env.exec.RunLlm(step.model, a);
+        break;
+      case StepKind::kApproval:
+        if (prior != nullptr && prior->status == "waiting") a.approval_id = prior->approval_id;
+        out = env.exec.RunApproval(a);
+        break;
+      case StepKind::kForEach:
+        out = RunForEach(env, s, step, path, input.at("items"), ctx);
+        break;
+      case StepKind::kBranch: {
+        const Json& which = input.at("case");
+        const bool otherwise = which.is_string();
+        const auto& steps = otherwise ? step.otherwise : step.cases.at(which.get<size_t>()).steps;
+        const std::string prefix = otherwise ? path + ".otherwise" : path + ".case[" + which.dump() + "]";
+        out = RunSequence(env, s, steps, prefix, ctx);
+        break;
+      }
+      case StepKind::kWorkflow:
+        out = RunSubWorkflow(env, s, step, path, input,
+                             prior != nullptr && attempt == prior->attempt ? prior->child_run_id : std::string());
+        break;
+    }
+  }
+  if (out.ok()) span.SetOk(); else span.SetError(out.error().message);
+  return out;
+}
+
+Result<Json> RunSequence(Env& env, RunState& s, const std::vector<StepDefinition>& steps, const std::string& prefix,
+                         Json& ctx) {
+  Json last = nullptr;
+  for (const auto& step : steps) {
+    if (Interrupted(env, s)) {
+      if (env.stopping.load()) return Abandon("steward is stopping");
+      return MakeError(ErrorCode::kCancelled, "the run was cancelled", "step " + ChildPath(prefix, step.id));
+    }
+    auto out = RunStepImpl(env, s, step, ChildPath(prefix, step.id), ctx);
+    if (!out.ok()) return out.error();
+    last = std::move(*out);
+  }
+  return last;
+}
+
+// The failure of `step` for good: its fallback's output replaces its own, else its on_error
+// handler runs and the error stands.
+Result<Json> HandleFailure(Env& env, RunState& s, const StepDefinition& step, const std::string& path, Json& ctx,
+                           const Error& error, int attempt) {
+  StepStatus(s, path, "failed", std::string(StepKindName(step.kind)), attempt, path + " failed: " + error.message,
+         {{"error", ErrorJson(error, attempt)}});
+  Json handler_ctx = ctx;
+  handler_ctx["error"] = {{"step", path}, {"code", std::string(Describe(error.code).name)}, {"message", error.message}};
+  if (!step.fallback.empty()) {
+    if (const StepDefinition* fb = FindHandler(*s.def, step.fallback)) {
+      auto out = RunStepImpl(env, s, *fb, path + ".fallback", handler_ctx);
+      if (out.ok()) {
+        if (Status c = env.store.Complete(s.run_id, path, *out); !c.ok()) return Abandon(c.error().message);
+        ctx["steps"][step.id] = {{"output", *out}};
+        StepStatus(s, path, "succeeded", std::string(StepKindName(step.kind)), attempt,
+               path + " replaced by its fallback " + step.fallback);
+        return out;
+      }
+      if (IsAbandon(out.error())) return out;
+    }
+  }
+  if (!step.on_error.empty()) {
+    if (const StepDefinition* h = FindHandler(*s.def, step.on_error)) {
+      auto handled = RunStepImpl(env, s, *h, path + ".on_error", handler_ctx);
+      if (!handled.ok()) {
+        if (IsAbandon(handled.error())) return handled;
+        spdlog::warn("workflow run {}: the on_error handler of {} failed: {}", s.run_id, path,
+                     handled.error().ToString());
+      }
+    }
+  }
+  Error e = error;
+  if (e.context.empty() || e.context.rfind("step ", 0) != 0) e.context = "step " + path;
+  return e;
+}
+
+Result<Json> RunStepImpl(Env& env, RunState& s, const StepDefinition& step, const std::string& path, Json& ctx) {
+  const std::string kind = &step == &s.graph_step ? "graph" : std::string(StepKindName(step.kind));
+  std::optional<StepRecord> prior;
+  {
+    std::lock_guard lock(s.mu);
+    if (auto it = s.recorded.find(path); it != s.recorded.end()) prior = it->second;
+  }
+  if (prior && prior->status == "succeeded") {
+    ctx["steps"][step.id] = {{"output", prior->output}};
+    StepStatus(s, path, "succeeded", kind, prior->attempt, path + ": already done (recorded result)", {{"recorded", true}});
+    return prior->output;
+  }
+  const RetryPolicy& retry = step.retry;
+  const int max_attempts = std::max(1, &step == &s.graph_step ? kGraphAttempts : retry.max_attempts);
+  if (prior && prior->status == "failed") {
+    const Json& e = prior->error;
+    Error error = MakeError(ErrorCode::kUnavailable, "failed", "step " + path);
+    if (e.is_object()) {
+      error = MakeError(ErrorCodeFromName(e.value("code", "unavailable")), e.value("message", "failed"),
+                        e.value("context", "step " + path));
+    }
+    return HandleFailure(env, s, step, path, ctx, error, prior->attempt);
+  }
+  while (true) {
+    // An approval still waiting, or a sub-workflow whose child run is in progress, continues
+    // where it was rather than starting a new attempt.
+    const bool resume_wait =
+        prior && ((prior->status == "waiting" && !prior->approval_id.empty()) ||
+                  (step.kind == StepKind::kWorkflow && &step != &s.graph_step && prior->status == "running" &&
+                   !prior->child_run_id.empty()) ||
+                  // A composite's own attempt is not what failed: its inner steps have their own.
+                  ((step.kind == StepKind::kForEach || step.kind == StepKind::kBranch) && &step != &s.graph_step &&
+                   prior->status == "running"));
+    if (prior && !resume_wait && prior->attempt >= max_attempts) {
+      // The last allowed attempt was cut short by the death of the process that ran it.
+      const Error error = MakeError(ErrorCode::kUnavailable,
+                                    "attempt " + std::to_string(prior->attempt) + " of " +
+                                        std::to_string(max_attempts) +
+                                        " was interrupted (the process running it stopped) and no attempts are left",
+                                    "step " + path);
+      if (Status r = env.store.RecordFailure(s.run_id, path, ErrorJson(error, prior->attempt), true); !r.ok()) {
+        return Abandon(r.error().message);
+      }
+      return HandleFailure(env, s, step, path, ctx, error, prior->attempt);
+    }
+    auto input = RenderInput(s, step, ctx);
+    std::string key;
+    if (input.ok() && step.kind == StepKind::kTool && &step != &s.graph_step) {
+      if (step.idempotency_key.empty()) {
+        key = s.run_id + "/" + path;
+      } else {
+        auto k = RenderTemplateString(step.idempotency_key, ctx);
+        if (!k.ok()) input = k.error();
+        else key = k->is_string() ? k->get<std::string>() : k->dump();
+      }
+    }
+    int attempt = 0;
+    if (resume_wait) {
+      attempt = prior->attempt;
+    } else {
+      auto begun = env.store.BeginAttempt(s.run_id, path, step.id, kind, input.ok() ? *input : Json(nullptr), key);
+      if (!begun.ok()) return Abandon(begun.error().message);
+      attempt = *begun;
+    }
+    Result<Json> out = input.ok() ? Result<Json>(Json(nullptr)) : Result<Json>(input.error());
+    if (input.ok()) {
+      StepStatus(s, path, "started", kind, attempt,
+             path + ": " + kind + (attempt > 1 ? " (attempt " + std::to_string(attempt) + ")" : ""));
+      out = RunAttempt(env, s, step, path, ctx, attempt, *input, key, resume_wait ? &*prior : nullptr);
+    }
+    prior.reset();
+    if (out.ok()) {
+      if (Status c = env.store.Complete(s.run_id, path, *out); !c.ok()) return Abandon(c.error().message);
+      {
+        std::lock_guard lock(s.mu);
+        StepRecord r;
+        r.path = path;
+        r.status = "succeeded";
+        r.output = *out;
+        r.attempt = attempt;
+        s.recorded[path] = std::move(r);
+      }
+      ctx["steps"][step.id] = {{"output", *out}};
+      StepStatus(s, path, "succeeded", kind, attempt, path + ": done");
+      if (env.options.step_pause.count() > 0) (void)SleepFor(env, s, env.options.step_pause);
+      return out;
+    }
+    const Error& error = out.error();
+    if (IsAbandon(error)) return out;
+    if (env.stopping.load(std::memory_order_acquire)) {
+      // Cut short by this process stopping: the attempt does not count. (Composites, approvals
+      // and sub-workflows continue in place when resumed, so theirs stays.)
+      const bool in_place = &step != &s.graph_step &&
+                            (step.kind == StepKind::kForEach || step.kind == StepKind::kBranch ||
+                             step.kind == StepKind::kApproval || step.kind == StepKind::kWorkflow);
+      if (!in_place) (void)env.store.ForgetAttempt(s.run_id, path);
+      return Abandon("steward is stopping");
+    }
+    const bool final = !Retryable(error.code) || attempt >= max_attempts || Interrupted(env, s);
+    if (Status r = env.store.RecordFailure(s.run_id, path, ErrorJson(error, attempt), final); !r.ok()) {
+      return Abandon(r.error().message);
+    }
+    if (final) {
+      if (Interrupted(env, s)) return MakeError(ErrorCode::kCancelled, "the run was cancelled", "step " + path);
+      return HandleFailure(env, s, step, path, ctx, error, attempt);
+    }
+    double backoff = static_cast<double>(retry.initial_backoff.count()) * std::pow(retry.multiplier, attempt - 1);
+    backoff = std::min(backoff, static_cast<double>(retry.max_backoff.count()));
+    StepStatus(s, path, "retrying", kind, attempt,
+           path + ": attempt " + std::to_string(attempt) + " failed (" + error.message + "); retrying in " +
+               std::to_string(static_cast<int64_t>(backoff)) + " ms",
+           {{"error", ErrorJson(error, attempt)}});
+    if (!SleepFor(env, s, milliseconds(static_cast<int64_t>(backoff)))) {
+      if (env.stopping.load()) return Abandon("steward is stopping");
+      return MakeError(ErrorCode::kCancelled, "the run was cancelled", "step " + path);
+    }
+  }
+}
+
+Result<Json> ExecuteRun(Env& env, RunState& s) {
+  auto recorded = env.store.LoadSteps(s.run_id);
+  if (!recorded.ok()) return Abandon("cannot load its steps: " + recorded.error().message);
+  {
+    std::lock_guard lock(s.mu);
+    s.recorded = std::move(*recorded);
+  }
+  Json ctx = {{"inputs", s.input}, {"steps", Json::object()}, {"run", {{"id", s.run_id}, {"workflow", s.def->name}}}};
+  Result<Json> last = Json(nullptr);
+  if (s.def->orchestrator != "steward") {
+    s.graph_step.id = "graph";
+    s.graph_step.kind = StepKind::kAgent;
+    s.graph_step.description = "the whole workflow, run by " + s.def->orchestrator;
+    s.graph_step.retry.max_attempts = kGraphAttempts;
+    last = RunStepImpl(env, s, s.graph_step, "graph", ctx);
+  } else {
+    last = RunSequence(env, s, s.def->steps, "", ctx);
+  }
+  if (!last.ok()) return last;
+  if (!s.def->output.empty()) {
+    auto rendered = RenderTemplateString(s.def->output, ctx);
+    if (!rendered.ok()) return rendered.error();
+    return *rendered;
+  }
+  return last;
+}
+
+}  // namespace
+
+WorkflowEngine::WorkflowEngine(store::Database& db, RunRegistry& runs, runners::WorkerPool* pool,
+                               tools::ToolRegistry* tools, models::ModelGateway* models, WorkflowEngineOptions options)
+    : db_(db),
+      runs_(runs),
+      options_([&] {
+        if (options.owner_id.empty()) options.owner_id = NewUuid();
+        return std::move(options);
+      }()),
+      store_(db, options_.owner_id, options_.lease),
+      approvals_(std::make_unique<tools::PgApprovalStore>(db)) {
+  StepExecutorOptions exec;
+  exec.agents = options_.agents;
+  exec.core_base_url = options_.core_base_url;
+  exec.tool_risk_threshold = options_.tool_risk_threshold;
+  exec.approval_poll = options_.approval_poll;
+  executor_ = std::make_unique<StepExecutor>(store_, runs_, pool, tools, models, approvals_.get(), std::move(exec));
+  lease_ = std::make_unique<RunLease>(store_, options_.adopt_interval, [this] { AdoptExpired(); });
+}
+
+WorkflowEngine::~WorkflowEngine() { Stop(); }
+
+Status WorkflowEngine::Start() {
+  AdoptExpired();
+  lease_->Start();
+  return Status::Ok();
+}
+
+Result<StartedWorkflowRun> WorkflowEngine::StartRun(const StartWorkflowRequest& request) {
+  const auto it = options_.workflows.find(request.workflow);
+  if (it == options_.workflows.end()) {
+    return MakeError(ErrorCode::kNotFound,
+                     "no workflow named \"" + request.workflow + "\" (configured: " + JoinKeys(options_.workflows) + ")",
+                     "workflow");
+  }
+  auto inputs = ValidateInputs(it->second, request.inputs);
+  if (!inputs.ok()) return inputs.error();
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) return MakeError(ErrorCode::kUnavailable, "steward is stopping; start the run again later", "workflow");
+  }
+  auto state = std::make_shared<RunState>();
+  state->def = &it->second;
+  state->input = *inputs;
+  state->engine_stopping = stop_shared_;
+  telemetry::ScopedSpan root = telemetry::StartSpan("workflow.run " + it->second.name);
+  state->trace_id = root.context().trace_id;
+  state->span = root.context();
+  NewWorkflowRun row;
+  row.id = request.run_id.empty() ? NewUuid() : request.run_id;
+  row.workflow = it->second.name;
+  row.trigger = request.trigger;
+  row.trace_id = state->trace_id;
+  row.input = state->input;
+  state->run_id = row.id;
+  root.SetRunId(row.id).Set("workflow.name", row.workflow).Set("workflow.orchestrator", it->second.orchestrator)
+      .Set("workflow.trigger", request.trigger);
+  if (Status s = store_.CreateRun(row); !s.ok()) {
+    root.SetError(s.error().message);
+    if (s.error().code == ErrorCode::kConflict) {
+      return MakeError(ErrorCode::kConflict, "a run with id " + row.id + " exists already", "run_id");
+    }
+    return s.error();
+  }
+  root.SetOk();
+  root.End();  // the run's span covers its start; each step has its own span under it
+  if (request.stream) {
+    RunIdentity identity;
+    identity.run_id = row.id;
+    identity.agent = row.workflow;
+    identity.trace_id = state->trace_id;
+    identity.root_span_id = state->span.span_id;
+    state->live = runs_.Add(std::move(identity));
+    state->registered = true;
+    state->live->Emit("session", {{"workflow", row.workflow}, {"trace_id", state->trace_id}, {"inputs", state->input}});
+  }
+  StartedWorkflowRun started{row.id, state->trace_id, state->live};
+  Launch(state);
+  return started;
+}
+
+Result<std::string> WorkflowEngine::StartWorkflowRun(const std::string& name, const Json& inputs,
+                                                     const std::string& trigger, const std::string& run_id) {
+  StartWorkflowRequest request;
+  request.run_id = run_id;
+  request.workflow = name;
+  request.inputs = inputs;
+  request.trigger = trigger;
+  auto started = StartRun(request);
+  if (!started.ok()) return started.error();
+  return started->run_id;
+}
+
+void WorkflowEngine::Launch(std::shared_ptr<RunState> state) {
+  std::lock_guard lock(mu_);
+  if (stopping_) return;  // the lease is released in Stop(); the next process adopts it
+  // Reap threads whose runs ended.
+  for (auto it = threads_.begin(); it != threads_.end();) {
+    if (!it->joinable()) {
+      it = threads_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  active_[state->run_id] = state;
+  threads_.emplace_back([this, state] { Drive(state); });
+}
+
+void WorkflowEngine::Drive(const std::shared_ptr<RunState>& state) {
+  Env env{store_, *executor_, options_, stop_flag_, options_.workflows};
+  state->Emit("status", {{"text", "running workflow " + state->def->name}, {"state", "running"}});
+  Result<Json> out = ExecuteRun(env, *state);
+  const double duration_ms =
+      std::chrono::duration<double, std::milli>(Clock::now() - state->started).count();
+  if (!out.ok() && IsAbandon(out.error())) {
+    // Not stopping (a database error, a lost lease): let whoever adopts it next drive it.
+    if (!stop_flag_.load()) (void)store_.Release(state->run_id);
+    spdlog::info("workflow run {} ({}): left for another process to resume: {}", state->run_id, state->def->name,
+                 out.error().message);
+    state->Emit("error", {{"code", "cancelled"},
+                          {"message", "this steward stopped driving the run (" + out.error().message +
+                                          "); it resumes from its last completed step when a steward adopts it"}});
+  } else if (out.ok()) {
+    Status s = store_.FinishRun(state->run_id, "succeeded", *out, nullptr);
+    if (!s.ok()) {
+      state->Emit("error", {{"code", "conflict"}, {"message", s.error().message}});
+    } else {
+      spdlog::info("workflow run {} ({}) succeeded in {:.0f} ms", state->run_id, state->def->name, duration_ms);
+      state->Emit("done", {{"status", "succeeded"}, {"workflow", state->def->name}, {"output", *out},
+                           {"trace_id", state->trace_id}, {"duration_ms", duration_ms}});
+    }
+  } else {
+    const Error& e = out.error();
+    const std::string status(Describe(e.code).run_state);
+    Status s = store_.FinishRun(state->run_id, status, nullptr, ErrorJson(e, 0));
+    spdlog::info("workflow run {} ({}) ended {}: {}", state->run_id, state->def->name, status, e.ToString());
+    state->Emit("error", {{"code", std::string(Describe(e.code).name)}, {"message", e.message},
+                          {"step", e.context.rfind("step ", 0) == 0 ? e.context.substr(5) : e.context},
+                          {"status", status}, {"recorded", s.ok()}});
+  }
+  if (state->registered) runs_.Remove(state->run_id);
+  {
+    std::lock_guard lock(mu_);
+    active_.erase(state->run_id);
+    // Detach this thread's handle: it is about to end, and a later Launch reaps it.
+    for (auto& t : threads_) {
+      if (t.joinable() && t.get_id() == std::this_thread::get_id()) {
+        t.detach();
+        break;
+      }
+    }
+    cv_.notify_all();
+  }
+}
+
+void WorkflowEngine::AdoptExpired() {
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) return;
+  }
+  std::vector<std::string> names;
+  for (const auto& [name, _] : options_.workflows) names.push_back(name);
+  auto adopted = store_.AdoptExpired(kAdoptBatch, names);
+  if (!adopted.ok()) {
+    spdlog::warn("workflow engine: could not look for runs to adopt: {}", adopted.error().ToString());
+    return;
+  }
+  for (const std::string& id : *adopted) {
+    {
+      std::lock_guard lock(mu_);
+      if (active_.count(id)) continue;
+    }
+    auto run = store_.LoadRun(id);
+    if (!run.ok()) continue;
+    const auto it = options_.workflows.find(run->workflow);
+    if (it == options_.workflows.end()) {
+      (void)store_.FinishRun(id, "failed", nullptr,
+                             {{"code", "not_found"},
+                              {"message", "workflow \"" + run->workflow + "\" is no longer configured; the run cannot resume"}});
+      continue;
+    }
+    auto state = std::make_shared<RunState>();
+    state->engine_stopping = stop_shared_;
+    state->run_id = id;
+    state->def = &it->second;
+    state->trace_id = run->trace_id;
+    state->input = run->input.is_object() ? run->input : Json::object();
+    telemetry::SpanContext parent;
+    parent.trace_id = run->trace_id;
+    parent.span_id = RandomHex(8);
+    telemetry::ScopedSpan span = telemetry::StartSpan("workflow.resume " + run->workflow, parent);
+    span.SetRunId(id).Set("workflow.name", run->workflow).Set("workflow.owner", options_.owner_id);
+    state->span = span.context();
+    span.SetOk();
+    spdlog::info("workflow run {} ({}): adopted, resuming from its recorded steps", id, run->workflow);
+    Launch(state);
+  }
+}
+
+bool WorkflowEngine::Cancel(const std::string& run_id) {
+  std::lock_guard lock(mu_);
+  auto it = active_.find(run_id);
+  if (it == active_.end()) return false;
+  it->second->cancel = true;
+  return true;
+}
+
+Result<WorkflowRunRecord> WorkflowEngine::Wait(const std::string& run_id, std::chrono::milliseconds timeout) {
+  const auto deadline = Clock::now() + timeout;
+  {
+    std::unique_lock lock(mu_);
+    cv_.wait_until(lock, deadline, [&] { return !active_.count(run_id); });
+  }
+  while (true) {
+    auto run = store_.LoadRun(run_id);
+    if (!run.ok()) return run.error();
+    if (run->status != "running") return run;
+    if (Clock::now() >= deadline) {
+      return MakeError(ErrorCode::kDeadlineExceeded, "run " + run_id + " is still running", "run " + run_id);
+    }
+    std::this_thread::sleep_for(milliseconds(50));
+  }
+}
+
+void WorkflowEngine::Stop() {
+  std::vector<std::thread> threads;
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) return;
+    stopping_ = true;
+    stop_flag_.store(true, std::memory_order_release);
+    stop_shared_->store(true);
+    threads.swap(threads_);
+  }
+  if (lease_) lease_->Stop();
+  for (auto& t : threads) {
+    if (t.joinable()) t.join();
+  }
+  if (Status s = store_.ReleaseAll(); !s.ok()) {
+    spdlog::warn("workflow engine: could not release run leases: {}", s.error().ToString());
+  }
+}
+
+size_t WorkflowEngine::active_runs() const {
+  std::lock_guard lock(mu_);
+  return active_.size();
+}
+
+Json WorkflowEngine::DescribeWorkflow(const WorkflowDefinition& def) {
+  Json steps = Json::array();
+  for (const auto& s : def.steps) {
+    steps.push_back({{"id", s.id}, {"kind", std::string(StepKindName(s.kind))}, {"description", s.description}});
+  }
+  Json inputs = Json::object();
+  for (const auto& [k, v] : def.inputs) inputs[k] = {{"default", v}, {"required", v.is_null()}};
+  Json schedule = nullptr;
+  if (def.schedule) schedule = {{"cron", def.schedule->cron}, {"timezone", def.schedule->timezone}};
+  return {{"name", def.name},         {"description", def.description}, {"pattern", def.pattern},
+          {"orchestrator", def.orchestrator}, {"graph", def.graph},     {"agents", def.agents},
+          {"trigger", def.trigger},   {"schedule", schedule},           {"inputs", inputs},
+          {"steps", steps},           {"source", def.source.string()}};
+}
+
+}  // namespace steward::engine
