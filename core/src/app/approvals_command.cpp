@@ -1,4 +1,5 @@
 #include "app/approvals_command.hpp"
+#include "app/text_table.hpp"
 
 #include <curl/curl.h>
 
@@ -37,28 +38,6 @@ std::string Compact(const json& value) {
   return Cut(value.dump(-1, ' ', false, json::error_handler_t::replace), kArgumentsChars);
 }
 
-// Rows of cells, each column as wide as its widest cell; the last column is free.
-std::string Table(const std::vector<std::vector<std::string>>& rows) {
-  std::vector<size_t> widths;
-  for (const auto& row : rows) {
-    for (size_t i = 0; i + 1 < row.size(); ++i) {
-      if (widths.size() <= i) widths.push_back(0);
-      widths[i] = std::max(widths[i], row[i].size());
-    }
-  }
-  std::string out;
-  for (const auto& row : rows) {
-    std::string line;
-    for (size_t i = 0; i < row.size(); ++i) {
-      line += row[i];
-      if (i + 1 < row.size()) line += std::string(widths[i] - row[i].size() + 2, ' ');
-    }
-    while (!line.empty() && line.back() == ' ') line.pop_back();
-    out += line + "\n";
-  }
-  return out;
-}
-
 ErrorCode CodeForStatus(long status) {
   switch (status) {
     case 400: return ErrorCode::kInvalidArgument;
@@ -95,7 +74,7 @@ std::string RenderApprovals(const json& answer) {
     details.push_back(detail);
   }
   // The table, with each approval's arguments under its row.
-  const std::string table = Table(rows);
+  const std::string table = TextTable(rows);
   std::istringstream lines(table);
   std::string line;
   std::string out;

@@ -1,4 +1,5 @@
 #include "app/schedules_command.hpp"
+#include "app/text_table.hpp"
 
 #include <algorithm>
 #include <sstream>
@@ -16,27 +17,6 @@ std::string Str(const json& j, const char* key) {
   auto it = j.find(key);
   if (it == j.end() || it->is_null()) return {};
   return it->is_string() ? it->get<std::string>() : it->dump();
-}
-
-std::string Table(const std::vector<std::vector<std::string>>& rows) {
-  std::vector<size_t> widths;
-  for (const auto& row : rows) {
-    for (size_t i = 0; i + 1 < row.size(); ++i) {
-      if (widths.size() <= i) widths.push_back(0);
-      widths[i] = std::max(widths[i], row[i].size());
-    }
-  }
-  std::ostringstream out;
-  for (const auto& row : rows) {
-    std::string line;
-    for (size_t i = 0; i < row.size(); ++i) {
-      line += row[i];
-      if (i + 1 < row.size()) line += std::string(widths[i] - row[i].size() + 2, ' ');
-    }
-    while (!line.empty() && line.back() == ' ') line.pop_back();
-    out << line << "\n";
-  }
-  return out.str();
 }
 
 }  // namespace
@@ -59,7 +39,7 @@ std::string RenderSchedules(const json& answer) {
     }
     rows.push_back({Str(s, "workflow"), Str(s, "cron"), Str(s, "timezone"), missed, next, last});
   }
-  return Table(rows);
+  return TextTable(rows);
 }
 
 int RunSchedulesCommand(const std::string& base_url, const std::string& token, bool as_json, std::ostream& out,

@@ -1,4 +1,5 @@
 #include "app/tools_command.hpp"
+#include "app/text_table.hpp"
 
 #include <algorithm>
 #include <cstdio>
@@ -35,28 +36,6 @@ std::string Summary(std::string text) {
   return text;
 }
 
-// Rows of cells printed with each column as wide as its widest cell; the last column is free.
-std::string Table(const std::vector<std::vector<std::string>>& rows) {
-  std::vector<size_t> widths;
-  for (const auto& row : rows) {
-    for (size_t i = 0; i + 1 < row.size(); ++i) {
-      if (widths.size() <= i) widths.push_back(0);
-      widths[i] = std::max(widths[i], row[i].size());
-    }
-  }
-  std::ostringstream out;
-  for (const auto& row : rows) {
-    std::string line;
-    for (size_t i = 0; i < row.size(); ++i) {
-      line += row[i];
-      if (i + 1 < row.size()) line += std::string(widths[i] - row[i].size() + 2, ' ');
-    }
-    while (!line.empty() && line.back() == ' ') line.pop_back();
-    out << line << "\n";
-  }
-  return out.str();
-}
-
 std::string Detail(const json& server) {
   std::vector<std::string> parts;
   if (server.contains("pid")) parts.push_back("pid " + Str(server, "pid"));
@@ -88,9 +67,9 @@ std::string RenderTools(const json& answer) {
   for (const auto& t : answer.value("tools", json::array())) {
     tools.push_back({Str(t, "name"), Str(t, "risk_tier"), Summary(Str(t, "description"))});
   }
-  std::string out = Table(servers);
+  std::string out = TextTable(servers);
   out += "\n";
-  out += tools.size() == 1 ? "No tools are available.\n" : Table(tools);
+  out += tools.size() == 1 ? "No tools are available.\n" : TextTable(tools);
   return out;
 }
 
