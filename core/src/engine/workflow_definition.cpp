@@ -1004,7 +1004,7 @@ Result<nlohmann::json> ResolveInputs(const WorkflowDefinition& workflow, const n
     for (auto it = given.begin(); it != given.end(); ++it) {
       if (workflow.inputs.count(it.key()) == 0) {
         return MakeError(ErrorCode::kInvalidArgument,
-                         "unknown input '" + it.key() + "'" + DidYouMean(it.key(), declared) + " (inputs: " + Join(declared) + ")",
+                         "workflow " + workflow.name + ": unknown input '" + it.key() + "'" + DidYouMean(it.key(), declared) + " (inputs: " + Join(declared) + ")",
                          "workflow " + workflow.name);
       }
       out[it.key()] = it.value();
@@ -1013,7 +1013,7 @@ Result<nlohmann::json> ResolveInputs(const WorkflowDefinition& workflow, const n
   for (const auto& [k, v] : workflow.inputs) {
     if (out.contains(k)) continue;
     if (v.is_null()) {
-      return MakeError(ErrorCode::kInvalidArgument, "missing required input '" + k + "' (inputs: " + Join(declared) + ")",
+      return MakeError(ErrorCode::kInvalidArgument, "workflow " + workflow.name + ": missing required input '" + k + "' (inputs: " + Join(declared) + ")",
                        "workflow " + workflow.name);
     }
     out[k] = v;

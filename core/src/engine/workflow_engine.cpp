@@ -57,35 +57,6 @@ Json ErrorJson(const Error& e, int attempt) {
           {"attempt", attempt}};
 }
 
-Result<Json> ValidateInputs(const WorkflowDefinition& def, const Json& given) {
-  const Json in = given.is_null() ? Json::object() : given;
-  if (!in.is_object()) {
-    return MakeError(ErrorCode::kInvalidArgument, "expected the inputs of workflow " + def.name + " as a JSON object",
-                     "inputs");
-  }
-  Json out = Json::object();
-  for (const auto& [key, value] : in.items()) {
-    if (!def.inputs.count(key)) {
-      std::string known;
-      for (const auto& [k, _] : def.inputs) known += (known.empty() ? "" : ", ") + k;
-      return MakeError(ErrorCode::kInvalidArgument,
-                       "workflow " + def.name + " has no input named \"" + key + "\" (declared: " +
-                           (known.empty() ? "none" : known) + ")",
-                       "inputs." + key);
-    }
-    out[key] = value;
-  }
-  for (const auto& [key, default_value] : def.inputs) {
-    if (out.contains(key)) continue;
-    if (default_value.is_null()) {
-      return MakeError(ErrorCode::kInvalidArgument,
-                       "workflow " + def.name + " needs the input \"" + key + "\" (it has no default)", "inputs." + key);
-    }
-    out[key] = default_value;
-  }
-  return out;
-}
-
 }  // namespace
 
 struct WorkflowEngine::RunState : std::enable_shared_from_this<WorkflowEngine::RunState> {
@@ -275,7 +246,7 @@ Result<Json> RunSubWorkflow(Env& env, RunState& s, const StepDefinition& step, c
     }
   }
   if (!resumed) {
-    auto validated = ValidateInputs(*child->def, inputs);
+    auto validated = ResolveInputs(*child->def, inputs);
     if (!validated.ok()) return validated.error();
     child->input = *validated;
     child->run_id = NewUuid();
@@ -599,7 +570,7 @@ Result<StartedWorkflowRun> WorkflowEngine::StartRun(const StartWorkflowRequest& 
                      "no workflow named \"" + request.workflow + "\" (configured: " + JoinKeys(options_.workflows) + ")",
                      "workflow");
   }
-  auto inputs = ValidateInputs(it->second, request.inputs);
+  auto inputs = ResolveInputs(it->second, request.inputs);
   if (!inputs.ok()) return inputs.error();
   {
     std::lock_guard lock(mu_);
