@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 import sys
 
+from ._logging import configure_logging
 from ._stdio import LineReader, LineWriter
 from .runners import load_runners
 from .worker import Worker
@@ -28,15 +28,7 @@ def _claim_stdout() -> int:
 
 def main() -> int:
     """Loads every runner, then serves the protocol until EOF or `shutdown`; returns the exit status."""
-    logging.basicConfig(
-        stream=sys.stderr,
-        level=os.environ.get("STEWARD_WORKER_LOG_LEVEL", "INFO").upper(),
-        format="%(levelname)s %(name)s: %(message)s",
-    )
-    # One line per HTTP request to the core is noise: the core logs its own side of every call.
-    # The MCP client retries the optional GET event stream the core declines (405) at INFO.
-    for name in ("httpx", "httpx2", "mcp.client.streamable_http"):
-        logging.getLogger(name).setLevel(logging.WARNING)
+    configure_logging()
     protocol_fd = _claim_stdout()
     return asyncio.run(_serve(protocol_fd))
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import ClassVar, Literal
 
 __all__ = [
+    "BudgetExceeded",
     "ErrorCode",
     "InternalError",
     "ModelError",
@@ -20,7 +21,7 @@ __all__ = [
     "UnknownRunner",
 ]
 
-ErrorCode = Literal["cancelled", "model_error", "tool_error", "internal"]
+ErrorCode = Literal["cancelled", "model_error", "tool_error", "budget_exceeded", "internal"]
 """The `code` of an `error` event (docs/runner-protocol.md)."""
 
 
@@ -44,6 +45,12 @@ class ToolError(RunError):
     """The tool side failed (the core's /mcp could not be reached, or a tool kept failing)."""
 
     code: ClassVar[ErrorCode] = "tool_error"
+
+
+class BudgetExceeded(RunError):
+    """The run used more CPU time or memory than its step's `limits` allow."""
+
+    code: ClassVar[ErrorCode] = "budget_exceeded"
 
 
 class RunCancelled(RunError):

@@ -31,6 +31,7 @@ __all__ = [
     "ReadyEvent",
     "RunEvent",
     "RunInput",
+    "RunLimits",
     "RunMessage",
     "RunStats",
     "ShutdownMessage",
@@ -113,6 +114,20 @@ class PingMessage(_Incoming):
     id: int
 
 
+class RunLimits(_Incoming):
+    """Resource limits of a workflow step's run. With `cpu_seconds` or `memory_mb` set, the run gets a process
+    of its own that enforces them (`steward_worker.isolation`); `wall_seconds` is the core's to enforce."""
+
+    cpu_seconds: int | None = Field(default=None, ge=1)
+    memory_mb: int | None = Field(default=None, ge=1)
+    wall_seconds: int | None = Field(default=None, ge=1)
+
+    @property
+    def isolating(self) -> bool:
+        """Whether the run must run in a process of its own to hold these limits."""
+        return self.cpu_seconds is not None or self.memory_mb is not None
+
+
 class RunMessage(_Incoming):
     """Start a run."""
 
@@ -123,6 +138,7 @@ class RunMessage(_Incoming):
     input: RunInput
     core: CoreEndpoint
     trace: TraceContext = Field(default_factory=TraceContext)
+    limits: RunLimits | None = None
 
 
 class CancelMessage(_Incoming):

@@ -1,6 +1,7 @@
 """The worker's main loop: reads core messages from stdin, runs each `run` as an asyncio task, writes events.
 
 Threading: everything runs on one asyncio event loop; runs are tasks on it. Only `LineWriter` touches stdout.
+A run whose step sets CPU or memory limits runs in a process of its own (`isolation`); its task relays it.
 """
 
 from __future__ import annotations
@@ -10,18 +11,18 @@ import logging
 import os
 import platform
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Final
 
 from . import __version__
 from ._stdio import LineReader, LineTooLong, LineWriter, WriterClosed
-from ._tracing import RunTrace, resource_json
+from ._tracing import RunTrace
 from .embeddings import Embedder
 from .embeddings import versions as embedding_versions
-from .errors import InternalError, ProtocolError, RunError, UnknownRunner
+from .errors import ProtocolError, UnknownRunner
+from .isolation import RunProcesses
 from .protocol import (
     CancelMessage,
-    DoneEvent,
     EmbedMessage,
     ErrorEvent,
     OutgoingMessage,
@@ -29,12 +30,11 @@ from .protocol import (
     PongEvent,
     ProtocolErrorEvent,
     ReadyEvent,
-    RunEvent,
     RunMessage,
     ShutdownMessage,
-    SpansEvent,
     parse_line,
 )
+from .run_driver import RunOutput, drive
 from .runners import Runner
 
 __all__ = ["Worker"]
@@ -47,13 +47,11 @@ _SHUTDOWN_GRACE_S: Final = 5.0
 
 @dataclass
 class _Run:
-    """A run in flight. `finished` is set once its `done` or `error` is written; later events are dropped."""
+    """A run in flight."""
 
     run_id: str
-    trace: RunTrace
+    output: RunOutput
     task: asyncio.Task[None] | None = None
-    finished: bool = False
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
 class Worker:
@@ -67,6 +65,7 @@ class Worker:
         self._core_gone = False
         self._embedder = Embedder()
         self._embeds: set[asyncio.Task[None]] = set()
+        self._run_processes = RunProcesses()
 
     async def serve(self) -> int:
         """Runs until stdin ends or `shutdown` arrives; returns the process exit status."""
@@ -132,63 +131,44 @@ class Worker:
         if message.run_id in self._runs:
             await self._send(ProtocolErrorEvent(message=f"run {message.run_id!r} is already running"))
             return
-        run = _Run(message.run_id, RunTrace(message.trace.traceparent))
+        trace = RunTrace(message.trace.traceparent)
+        run = _Run(message.run_id, RunOutput(message.run_id, trace, self._send))
         self._runs[run.run_id] = run
-        run.task = asyncio.create_task(self._drive(run, message), name=f"run-{run.run_id}")
+        run.task = asyncio.create_task(self._drive(run, message, trace), name=f"run-{run.run_id}")
 
-    async def _drive(self, run: _Run, message: RunMessage) -> None:
-        async def emit(event: RunEvent) -> None:
-            if event.run_id != run.run_id:
-                raise InternalError(f"runner emitted an event for run {event.run_id!r} inside {run.run_id!r}")
-            await self._emit(run, event)
-
-        try:
+    async def _drive(self, run: _Run, message: RunMessage, trace: RunTrace) -> None:
+        async def work() -> None:
             runner = self._runners.get(message.runner)
             if runner is None:
                 raise UnknownRunner(message.runner, list(self._runners))
+            if message.limits is not None and message.limits.isolating:
+                _log.info(
+                    "run %s: start in a process of its own (%s, agent %s, %s)",
+                    run.run_id,
+                    message.runner,
+                    message.agent.name,
+                    message.limits,
+                )
+                await self._run_processes.run(message, run.output)
+                return
             _log.info("run %s: start (%s, agent %s)", run.run_id, message.runner, message.agent.name)
-            with run.trace.activated():  # the framework's spans join the core's trace
-                await runner.run(message, emit)
-            if not run.finished:
-                raise InternalError(f"the {message.runner} runner ended without a result")
-        except asyncio.CancelledError:
-            # Normally `_cancel` has already written the `cancelled` error and this one is dropped; it is
-            # written only if a cancellation came from somewhere else, so the core never waits forever.
-            _log.info("run %s: cancelled", run.run_id)
-            await self._emit(
-                run, ErrorEvent(run_id=run.run_id, code="cancelled", message="the run was interrupted")
-            )
-        except RunError as exc:
-            _log.info("run %s: %s: %s", run.run_id, exc.code, exc.message)
-            await self._emit(run, ErrorEvent(run_id=run.run_id, code=exc.code, message=exc.message))
-        except Exception as exc:
-            _log.exception("run %s: unexpected failure", run.run_id)
-            text = f"internal error in the worker: {type(exc).__name__}: {exc}"
-            await self._emit(run, ErrorEvent(run_id=run.run_id, code="internal", message=text))
+            with trace.activated():  # the framework's spans join the core's trace
+                await runner.run(message, run.output.emit)
+
+        try:
+            await drive(message, run.output, work)
         finally:
             self._runs.pop(run.run_id, None)
 
     async def _embed(self, message: EmbedMessage) -> None:
         await self._send(await self._embedder.handle(message))
 
-    async def _emit(self, run: _Run, event: RunEvent) -> None:
-        async with run.lock:
-            if run.finished:
-                return
-            if isinstance(event, DoneEvent | ErrorEvent):
-                run.finished = True
-                # Spans go first: the core stops listening to a run once it has its `done` or `error`.
-                spans = run.trace.finish()
-                if spans:
-                    await self._send(SpansEvent(run_id=run.run_id, resource=resource_json(), spans=spans))
-            await self._send(event)
-
     async def _cancel(self, run_id: str, reason: str) -> None:
         run = self._runs.get(run_id)
-        if run is None or run.finished:
+        if run is None or run.output.finished:
             return  # already ended: the protocol says nothing more is written
         # Answer at once rather than when the task unwinds: teardown (closing HTTP sessions) may be slow.
-        await self._emit(run, ErrorEvent(run_id=run_id, code="cancelled", message=reason))
+        await run.output.emit(ErrorEvent(run_id=run_id, code="cancelled", message=reason))
         if run.task is not None:
             run.task.cancel()
 

@@ -2,6 +2,8 @@
 
 To add a framework (LangGraph, AutoGen, CrewAI, ...): write `runners/<name>_runner.py` exposing a module-level
 `RUNNER` object that satisfies `Runner`, and add one line to `_RUNNER_MODULES`. The loop never changes.
+A runner outside this package is added without editing it: STEWARD_WORKER_EXTRA_RUNNERS="name=module,..."
+(the module must be importable by the worker's Python).
 
 A runner's module imports its framework at import time; `load_runners()` imports every module and awaits
 `warm_up()` before the worker says `ready`, so no run pays for a cold start.
@@ -11,12 +13,13 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Protocol, runtime_checkable
 
 from ..protocol import RunEvent, RunMessage
 
-__all__ = ["Emit", "Runner", "load_runners"]
+__all__ = ["Emit", "Runner", "extra_runner_modules", "load_runners"]
 
 _log = logging.getLogger(__name__)
 
@@ -59,13 +62,26 @@ class Runner(Protocol):
         ...
 
 
+def extra_runner_modules(spec: str | None = None) -> dict[str, str]:
+    """Runners named in STEWARD_WORKER_EXTRA_RUNNERS (or `spec`): "name=module,name=module"."""
+    spec = os.environ.get("STEWARD_WORKER_EXTRA_RUNNERS", "") if spec is None else spec
+    modules: dict[str, str] = {}
+    for item in filter(None, (part.strip() for part in spec.split(","))):
+        name, sep, module_name = item.partition("=")
+        if not sep or not name.strip() or not module_name.strip():
+            _log.error("STEWARD_WORKER_EXTRA_RUNNERS: %r is not name=module; ignored", item)
+            continue
+        modules[name.strip()] = module_name.strip()
+    return modules
+
+
 async def load_runners(names: Mapping[str, str] | None = None) -> dict[str, Runner]:
     """Imports and warms up every runner; returns them by name.
 
     A runner whose framework fails to import is logged and left out, so the other runners still serve.
     """
     runners: dict[str, Runner] = {}
-    for name, module_name in (names or _RUNNER_MODULES).items():
+    for name, module_name in (names or {**_RUNNER_MODULES, **extra_runner_modules()}).items():
         try:
             module = importlib.import_module(module_name)
             runner = module.RUNNER
