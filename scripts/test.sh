@@ -4,6 +4,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Phoenix (the real OTLP receiver, below) downloads ~850 MB of wheels: install it while the core
+# builds. If this early attempt fails (e.g. python3-venv is not installed yet), it is retried below.
+phoenix_out="$(mktemp)"
+phoenix_job=""
+if [ -z "${STEWARD_TEST_PHOENIX:-}" ]; then
+  core/tests/phoenix_venv.sh >"$phoenix_out" 2>&1 &
+  phoenix_job=$!
+fi
+
 scripts/setup.sh
 
 # Tests that need a PostgreSQL server use the machine's (trust auth on 127.0.0.1:5432) unless told
@@ -21,6 +30,18 @@ if [ -z "${STEWARD_TEST_PGVECTOR:-}" ]; then
     export STEWARD_TEST_PGVECTOR="$url"
   else
     echo "==> no PostgreSQL with pgvector could be started: the pgvector tests will skip" >&2
+  fi
+fi
+# OTLP export is tested against a real receiver, Arize Phoenix, from its own venv (pinned in
+# core/tests/requirements-phoenix.lock; kept in /tmp/steward-phoenix across runs). If it cannot be
+# installed, test_otlp_phoenix.py skips saying why and the stdlib receiver tests still run.
+if [ -z "${STEWARD_TEST_PHOENIX:-}" ]; then
+  if [ -n "$phoenix_job" ] && wait "$phoenix_job"; then
+    export STEWARD_TEST_PHOENIX="$(tail -n1 "$phoenix_out")"
+  elif phoenix="$(core/tests/phoenix_venv.sh)"; then
+    export STEWARD_TEST_PHOENIX="$phoenix"
+  else
+    echo "==> Phoenix could not be installed: the Phoenix OTLP tests will skip" >&2
   fi
 fi
 export STEWARD_TEST_PYTHON="$PWD/.venv/bin/python"

@@ -26,9 +26,11 @@ std::shared_ptr<telemetry::Tracer> MakeTracer(const telemetry::TelemetryConfig& 
     telemetry::OtlpExporterOptions otlp;
     otlp.endpoint = config.otlp_endpoint;
     otlp.headers = config.otlp_headers;
+    otlp.protocol = config.otlp_protocol;
     otlp.resource = {config.service_name, version};
     auto exporter = std::make_unique<telemetry::OtlpHttpExporter>(std::move(otlp));
-    spdlog::info("exporting traces over OTLP/HTTP to {}", store::RedactUrl(exporter->url()));
+    spdlog::info("exporting traces over OTLP/HTTP ({}) to {}", telemetry::OtlpProtocolName(config.otlp_protocol),
+                 store::RedactUrl(exporter->url()));
     exporters.push_back(std::move(exporter));
   }
   telemetry::TracerOptions options;

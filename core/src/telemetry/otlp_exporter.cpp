@@ -7,6 +7,8 @@
 #include <spdlog/spdlog.h>
 
 #include "store/redact_url.hpp"
+#include "telemetry/otlp_json.hpp"
+#include "telemetry/otlp_protobuf.hpp"
 
 namespace steward::telemetry {
 
@@ -22,6 +24,21 @@ size_t KeepSome(char* data, size_t size, size_t nmemb, void* user) {
   return n;
 }
 
+// A rejection's body for the log: a protobuf receiver answers with a binary google.rpc.Status.
+std::string Printable(std::string text) {
+  for (char& c : text) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) c = ' ';
+  }
+  return text;
+}
+
+std::string Encode(const std::vector<Span>& batch, const OtlpExporterOptions& options) {
+  if (options.protocol == OtlpProtocol::kHttpJson) {
+    return EncodeOtlpTraces(batch, options.resource).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  }
+  return EncodeOtlpTracesProtobuf(batch, options.resource);
+}
+
 }  // namespace
 
 std::string OtlpTracesUrl(std::string endpoint) {
@@ -33,6 +50,10 @@ std::string OtlpTracesUrl(std::string endpoint) {
   return endpoint + suffix;
 }
 
+std::string_view OtlpContentType(OtlpProtocol protocol) {
+  return protocol == OtlpProtocol::kHttpJson ? "application/json" : "application/x-protobuf";
+}
+
 OtlpHttpExporter::OtlpHttpExporter(OtlpExporterOptions options)
     : options_(std::move(options)), url_(OtlpTracesUrl(options_.endpoint)) {
   thread_ = std::thread([this] { Run(); });
@@ -42,8 +63,7 @@ OtlpHttpExporter::~OtlpHttpExporter() { Shutdown(std::chrono::milliseconds(0)); 
 
 Status OtlpHttpExporter::Export(const std::vector<Span>& batch) {
   if (batch.empty()) return Status::Ok();
-  Batch item{EncodeOtlpTraces(batch, options_.resource).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
-             batch.size()};
+  Batch item{Encode(batch, options_), batch.size()};
   std::lock_guard lock(mu_);
   if (stopping_) {
     stats_.dropped_spans += item.spans;
@@ -122,7 +142,8 @@ OtlpHttpExporter::Outcome OtlpHttpExporter::Post(const std::string& body, std::s
     detail = "could not create an HTTP client";
     return Outcome::kRetry;
   }
-  curl_slist* headers = curl_slist_append(nullptr, "Content-Type: application/json");
+  const std::string content_type = "Content-Type: " + std::string(OtlpContentType(options_.protocol));
+  curl_slist* headers = curl_slist_append(nullptr, content_type.c_str());
   for (const auto& [name, value] : options_.headers) headers = curl_slist_append(headers, (name + ": " + value).c_str());
   std::string response;
   curl_easy_setopt(curl, CURLOPT_URL, url_.c_str());
@@ -145,7 +166,7 @@ OtlpHttpExporter::Outcome OtlpHttpExporter::Post(const std::string& body, std::s
     return Outcome::kRetry;
   }
   if (status >= 200 && status < 300) return Outcome::kSent;
-  detail = "HTTP " + std::to_string(status) + (response.empty() ? "" : ": " + response.substr(0, 200));
+  detail = "HTTP " + std::to_string(status) + (response.empty() ? "" : ": " + Printable(response.substr(0, 200)));
   return status == 429 || status == 502 || status == 503 || status == 504 ? Outcome::kRetry : Outcome::kReject;
 }
 

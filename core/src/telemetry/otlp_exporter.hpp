@@ -1,6 +1,7 @@
 #pragma once
 // Exports spans to an OpenTelemetry collector (Jaeger, Tempo, Phoenix, the OTel Collector) over
-// OTLP/HTTP with JSON encoding: POST {endpoint}/v1/traces.
+// OTLP/HTTP: POST {endpoint}/v1/traces, protobuf-encoded (application/x-protobuf, the default) or
+// JSON-encoded (application/json).
 //
 // Export (on the tracer's thread) only encodes the batch and queues it; a sender thread of its
 // own posts it, retrying with exponential backoff on connection errors and on 429/502/503/504.
@@ -16,7 +17,8 @@
 #include <string>
 #include <thread>
 
-#include "telemetry/otlp_json.hpp"
+#include "telemetry/otlp_batch.hpp"
+#include "telemetry/telemetry_config.hpp"
 #include "telemetry/tracer.hpp"
 
 namespace steward::telemetry {
@@ -24,6 +26,7 @@ namespace steward::telemetry {
 struct OtlpExporterOptions {
   std::string endpoint;  // collector base URL (http://host:4318); "/v1/traces" is appended unless present
   std::map<std::string, std::string> headers;  // e.g. authorization for a hosted collector
+  OtlpProtocol protocol = OtlpProtocol::kHttpProtobuf;
   OtlpResource resource;
   size_t max_queued_batches = 64;
   int max_attempts = 5;
@@ -77,5 +80,8 @@ class OtlpHttpExporter final : public SpanExporter {
 
 // {endpoint}/v1/traces, unless `endpoint` already ends with /v1/traces.
 [[nodiscard]] std::string OtlpTracesUrl(std::string endpoint);
+
+// "application/x-protobuf" | "application/json".
+[[nodiscard]] std::string_view OtlpContentType(OtlpProtocol protocol);
 
 }  // namespace steward::telemetry

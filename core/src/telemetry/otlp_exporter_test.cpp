@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "../../tests/fixtures/fixture_server.hpp"
+#include "telemetry/otlp_json.hpp"
 
 namespace steward::telemetry {
 namespace {
@@ -51,18 +52,76 @@ class OtlpExporterTest : public ::testing::Test {
 };
 
 TEST_F(OtlpExporterTest, PostsOtlpJsonToV1TracesWithConfiguredHeaders) {
-  OtlpHttpExporter exporter(Options());
+  OtlpExporterOptions o = Options();
+  o.protocol = OtlpProtocol::kHttpJson;
+  OtlpHttpExporter exporter(o);
   EXPECT_EQ(exporter.url(), receiver_->Url("/v1/traces"));
   ASSERT_TRUE(exporter.Export({MakeSpan("a"), MakeSpan("b")}).ok());
   const json requests = WaitForRequests(1);
   ASSERT_EQ(requests.size(), 1u);
   EXPECT_EQ(requests[0]["headers"]["content-type"], "application/json");
+  EXPECT_EQ(requests[0]["encoding"], "json");
   EXPECT_EQ(requests[0]["headers"]["x-collector-key"], "k-123");
   const json& spans = requests[0]["body"]["resourceSpans"][0]["scopeSpans"][0]["spans"];
   ASSERT_EQ(spans.size(), 2u);
   EXPECT_EQ(spans[0]["name"], "a");
   exporter.Shutdown(1s);
   EXPECT_EQ(exporter.stats().sent_spans, 2u);
+}
+
+// The receiver parses protobuf bodies with opentelemetry-proto's generated classes (the official
+// schema) and keeps them in the OTLP JSON form: the two encodings must say exactly the same.
+TEST_F(OtlpExporterTest, PostsProtobufByDefaultThatTheOfficialSchemaReadsAsTheJsonEncoding) {
+  Span root = MakeSpan("chat.run");
+  root.status = SpanStatus::kOk;
+  root.attributes = {{"agent.id", std::string("tracer")},
+                     {"gen_ai.usage.input_tokens", int64_t{1261}},
+                     {"steward.cost_usd", 0.0071},
+                     {"steward.offset", int64_t{-42}},
+                     {"tool.success", false},
+                     {"memory.query", std::string("caf\xC3\xA9 \xE2\x98\x95")}};
+  Span child = MakeSpan("chat priced");
+  child.trace_id = root.trace_id;
+  child.parent_span_id = root.span_id;
+  child.kind = SpanKind::kClient;
+  child.status = SpanStatus::kError;
+  child.status_message = "HTTP 503: overloaded";
+  Span worker = MakeSpan("invoke_agent tracer");
+  worker.trace_id = root.trace_id;
+  worker.parent_span_id = root.span_id;
+  worker.service = "steward-worker";
+  worker.scope = "steward_worker";
+  worker.status = SpanStatus::kOk;
+  const std::vector<Span> batch = {root, worker, child};
+
+  OtlpHttpExporter exporter(Options());
+  ASSERT_TRUE(exporter.Export(batch).ok());
+  const json requests = WaitForRequests(1);
+  ASSERT_EQ(requests.size(), 1u);
+  EXPECT_EQ(requests[0]["headers"]["content-type"], "application/x-protobuf");
+  EXPECT_EQ(requests[0]["headers"]["x-collector-key"], "k-123");
+  EXPECT_EQ(requests[0]["encoding"], "protobuf");
+  const json expected = EncodeOtlpTraces(batch, Options().resource);
+  EXPECT_EQ(requests[0]["body"], expected) << requests[0]["body"].dump(2) << "\nexpected\n" << expected.dump(2);
+  exporter.Shutdown(1s);
+  EXPECT_EQ(exporter.stats().sent_spans, 3u);
+}
+
+// Protobuf parsers reject string fields that are not UTF-8; an attribute cut mid-character must
+// not cost the whole batch.
+TEST_F(OtlpExporterTest, ProtobufExportSurvivesAttributesThatAreNotUtf8) {
+  Span span = MakeSpan("execute_tool web.fetch");
+  span.attributes = {{"tool.output", std::string("caf\xC3")}, {"bad\xFFkey", std::string("v")}};
+  OtlpHttpExporter exporter(Options());
+  ASSERT_TRUE(exporter.Export({span}).ok());
+  const json requests = WaitForRequests(1);
+  ASSERT_EQ(requests.size(), 1u);
+  const json& attributes = requests[0]["body"]["resourceSpans"][0]["scopeSpans"][0]["spans"][0]["attributes"];
+  ASSERT_EQ(attributes.size(), 2u);
+  EXPECT_EQ(attributes[0]["key"], "bad\xEF\xBF\xBDkey");
+  EXPECT_EQ(attributes[1]["value"]["stringValue"], "caf\xEF\xBF\xBD");
+  exporter.Shutdown(1s);
+  EXPECT_EQ(exporter.stats().dropped_spans, 0u);
 }
 
 TEST_F(OtlpExporterTest, RetriesRetryableStatusesWithBackoff) {

@@ -1,6 +1,5 @@
 #include "telemetry/otlp_json.hpp"
 
-#include <map>
 #include <utility>
 
 namespace steward::telemetry {
@@ -8,8 +7,6 @@ namespace steward::telemetry {
 namespace {
 
 using nlohmann::json;
-
-constexpr const char* kScopeName = "steward";
 
 json AnyValue(const AttributeValue& value) {
   return std::visit(
@@ -145,40 +142,18 @@ json EncodeOtlpSpan(const Span& span) {
 }
 
 json EncodeOtlpTraces(const std::vector<Span>& spans, const OtlpResource& core) {
-  // service → scope → span indexes, in order of first appearance so output is stable.
-  std::vector<std::string> services;
-  std::map<std::string, std::vector<std::pair<std::string, std::vector<size_t>>>> groups;
-  for (size_t i = 0; i < spans.size(); ++i) {
-    const std::string service = spans[i].service.empty() ? core.service_name : spans[i].service;
-    const std::string scope = spans[i].scope.empty() ? kScopeName : spans[i].scope;
-    auto [it, inserted] = groups.try_emplace(service);
-    if (inserted) services.push_back(service);
-    auto& scopes = it->second;
-    auto s = std::find_if(scopes.begin(), scopes.end(), [&](const auto& e) { return e.first == scope; });
-    if (s == scopes.end()) {
-      scopes.emplace_back(scope, std::vector<size_t>{});
-      s = std::prev(scopes.end());
-    }
-    s->second.push_back(i);
-  }
   json resource_spans = json::array();
-  for (const std::string& service : services) {
-    Attributes resource = {{"service.name", service}};
-    if (service == core.service_name) {
-      if (!core.service_version.empty()) resource.emplace("service.version", core.service_version);
-      resource.emplace("telemetry.sdk.name", std::string("steward"));
-      resource.emplace("telemetry.sdk.language", std::string("cpp"));
-    }
+  for (const OtlpResourceGroup& group : GroupOtlpBatch(spans, core)) {
     json scope_spans = json::array();
-    for (const auto& [scope, indexes] : groups[service]) {
+    for (const OtlpScopeGroup& scope : group.scopes) {
       json list = json::array();
-      for (size_t i : indexes) list.push_back(EncodeOtlpSpan(spans[i]));
-      json scope_json = {{"name", scope}};
-      if (scope == kScopeName && !core.service_version.empty()) scope_json["version"] = core.service_version;
+      for (const Span* span : scope.spans) list.push_back(EncodeOtlpSpan(*span));
+      json scope_json = {{"name", scope.name}};
+      if (!scope.version.empty()) scope_json["version"] = scope.version;
       scope_spans.push_back({{"scope", std::move(scope_json)}, {"spans", std::move(list)}});
     }
-    resource_spans.push_back(
-        {{"resource", {{"attributes", EncodeOtlpAttributes(resource)}}}, {"scopeSpans", std::move(scope_spans)}});
+    resource_spans.push_back({{"resource", {{"attributes", EncodeOtlpAttributes(group.resource)}}},
+                              {"scopeSpans", std::move(scope_spans)}});
   }
   return {{"resourceSpans", std::move(resource_spans)}};
 }

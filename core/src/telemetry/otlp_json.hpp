@@ -9,18 +9,12 @@
 #include <nlohmann/json.hpp>
 
 #include "common/result.hpp"
+#include "telemetry/otlp_batch.hpp"
 #include "telemetry/span.hpp"
 
 namespace steward::telemetry {
 
-// Who produced the spans whose `service` is empty: the core.
-struct OtlpResource {
-  std::string service_name = "steward";
-  std::string service_version;
-};
-
-// {"resourceSpans": [...]}: one resourceSpans per service (the core's resource for spans with
-// an empty `service`), one scopeSpans per instrumentation scope, spans in the given order.
+// {"resourceSpans": [...]}, laid out by GroupOtlpBatch (otlp_batch.hpp).
 [[nodiscard]] nlohmann::json EncodeOtlpTraces(const std::vector<Span>& spans, const OtlpResource& core);
 
 // One span as an OTLP JSON Span object.

@@ -3,28 +3,11 @@
 #include <charconv>
 #include <cmath>
 
+#include "telemetry/utf8.hpp"
+
 namespace steward::telemetry {
 
 namespace {
-
-// Length of the valid UTF-8 sequence starting at s[i], or 0 if it is not one.
-size_t Utf8Length(std::string_view s, size_t i) {
-  const auto c = static_cast<unsigned char>(s[i]);
-  size_t n = 0;
-  if (c < 0x80) return 1;
-  if ((c & 0xE0) == 0xC0 && c >= 0xC2) n = 2;
-  else if ((c & 0xF0) == 0xE0) n = 3;
-  else if ((c & 0xF8) == 0xF0 && c <= 0xF4) n = 4;
-  else return 0;
-  if (i + n > s.size()) return 0;
-  for (size_t k = 1; k < n; ++k) {
-    if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return 0;
-  }
-  const auto c1 = static_cast<unsigned char>(s[i + 1]);
-  if (n == 3 && ((c == 0xE0 && c1 < 0xA0) || (c == 0xED && c1 >= 0xA0))) return 0;  // overlong, surrogates
-  if (n == 4 && ((c == 0xF0 && c1 < 0x90) || (c == 0xF4 && c1 >= 0x90))) return 0;  // overlong, > U+10FFFF
-  return n;
-}
 
 void AppendEscaped(std::string_view in, bool quote, std::string& out) {
   for (size_t i = 0; i < in.size();) {
@@ -36,7 +19,7 @@ void AppendEscaped(std::string_view in, bool quote, std::string& out) {
     } else if (c == '"' && quote) {
       out += "\\\"";
     } else {
-      const size_t n = Utf8Length(in, i);
+      const size_t n = Utf8SequenceLength(in, i);
       if (n == 0) {
         out += "\xEF\xBF\xBD";
         ++i;

@@ -1,5 +1,6 @@
 """Tracing end to end: the span tree of a chat with tool use (core and worker spans in one trace), its
-export over OTLP/HTTP to a receiver on loopback, `steward trace`, sampling, and secret redaction.
+export over OTLP/HTTP (protobuf by default, JSON when configured) to a receiver on loopback, `steward
+trace`, sampling, and secret redaction. Export to a real receiver (Phoenix): test_otlp_phoenix.py.
 
 The scripted model makes the agent call memory.search once and then answer; its price makes every
 model call cost something, so costs can be checked from span to root.
@@ -203,16 +204,18 @@ def test_get_run_answers_the_run_or_says_what_is_wrong(
     assert steward.api("GET", f"/api/runs/{tool_run['run_id']}/trace", token="wrong").status_code == 401
 
 
-def test_otlp_export_reaches_a_receiver_on_loopback(receiver: OtlpReceiver, tool_run: dict[str, Any]) -> None:
-    trace_id = tool_run["done"]["trace_id"]
-    stored = {s["span_id"] for s in tool_run["trace"]["spans"]}
+def exported_spans(receiver: OtlpReceiver, trace_id: str, stored: set[str]) -> list[dict[str, Any]]:
+    """The trace's spans at the receiver, once every span stored in the span table has arrived."""
 
     def exported() -> list[dict[str, Any]] | None:
         got = [s for s in spans_of(receiver.bodies()) if s["traceId"] == trace_id]
         return got if {s["spanId"] for s in got} >= stored else None
 
-    spans = wait_for(exported, timeout=15, what="the run's spans at the OTLP receiver")
-    assert receiver.requests[0]["headers"]["content-type"] == "application/json"
+    return wait_for(exported, timeout=15, what="the run's spans at the OTLP receiver")
+
+
+def check_exported_tree(spans: list[dict[str, Any]]) -> None:
+    """The OTLP form of the tool run's tree: resources, scopes, times, status, typed attributes, links."""
     (root,) = [s for s in spans if s["name"] == "chat.run"]
     assert root["_resource"]["service.name"] == "steward"
     assert root["_scope"] == "steward"
@@ -229,11 +232,40 @@ def test_otlp_export_reaches_a_receiver_on_loopback(receiver: OtlpReceiver, tool
     model_attrs = {kv["key"]: kv["value"] for kv in model["attributes"]}
     assert model_attrs["gen_ai.operation.name"] == {"stringValue": "chat"}
     assert model_attrs["gen_ai.system"] == {"stringValue": "scripted"}
+    core = [s for s in spans if s["_resource"]["service.name"] == "steward"]
+    (tool,) = [s for s in core if s["name"] == "execute_tool memory.search"]
+    assert {kv["key"]: kv["value"] for kv in tool["attributes"]}["tool.success"] == {"boolValue": True}
     worker = [s for s in spans if s["_resource"].get("service.name") == "steward-worker"]
     assert worker
     assert all(s["_scope"] == "steward_worker" for s in worker)
     ids = {s["spanId"] for s in spans}
     assert all(s.get("parentSpanId") in ids for s in spans if s is not root)
+
+
+def test_otlp_export_reaches_a_receiver_on_loopback_as_protobuf(
+    receiver: OtlpReceiver, tool_run: dict[str, Any]
+) -> None:
+    stored = {s["span_id"] for s in tool_run["trace"]["spans"]}
+    spans = exported_spans(receiver, tool_run["done"]["trace_id"], stored)
+    # The default encoding; the receiver parsed it with opentelemetry-proto's generated classes.
+    assert {r["headers"]["content-type"] for r in receiver.requests} == {"application/x-protobuf"}
+    assert {r["encoding"] for r in receiver.requests} == {"protobuf"}
+    check_exported_tree(spans)
+
+
+def test_otlp_export_as_json_when_configured(launcher: Launcher) -> None:
+    json_receiver = OtlpReceiver().start()
+    try:
+        server = launcher.launch(tracing_spec(json_receiver, otlp_protocol="http/json"))
+        events = server.chat("what did we plan for the paris trip?", agent="tracer")
+        (done,) = events_of(events, "done")
+        stored = {s["span_id"] for s in trace_of(server, run_of(events))["spans"]}
+        spans = exported_spans(json_receiver, done["trace_id"], stored)
+        assert {r["headers"]["content-type"] for r in json_receiver.requests} == {"application/json"}
+        check_exported_tree(spans)
+        assert "exporting traces over OTLP/HTTP (http/json)" in server.log_text()
+    finally:
+        json_receiver.stop()
 
 
 def test_steward_trace_prints_the_tree(steward: StewardServer, tool_run: dict[str, Any]) -> None:

@@ -55,14 +55,19 @@ Status GetHeaders(const Field& f, std::map<std::string, std::string>& out) {
 }  // namespace
 
 Status ParseTelemetrySection(const Field& f, Config& config) {
-  static const Keys kKeys = {"enabled", "otlp_endpoint", "otlp_headers", "sample_ratio", "service_name", "log_format"};
+  static const Keys kKeys = {"enabled",      "otlp_endpoint", "otlp_headers", "otlp_protocol",
+                             "sample_ratio", "service_name",  "log_format"};
   static const Keys kFormats = {"text", "json"};
+  static const Keys kProtocols = {"http/protobuf", "http/json"};
   Result<Mapping> m = Mapping::Open(f, &kKeys);
   if (!m.ok()) return m.error();
   telemetry::TelemetryConfig& t = config.telemetry;
   STEWARD_RETURN_IF_ERROR(GetBool(m->Get("enabled"), t.enabled));
   STEWARD_RETURN_IF_ERROR(GetEndpoint(m->Get("otlp_endpoint"), t.otlp_endpoint));
   STEWARD_RETURN_IF_ERROR(GetHeaders(m->Get("otlp_headers"), t.otlp_headers));
+  std::string protocol(telemetry::OtlpProtocolName(t.otlp_protocol));
+  STEWARD_RETURN_IF_ERROR(GetChoice(m->Get("otlp_protocol"), kProtocols, "OTLP/HTTP protocol", protocol));
+  t.otlp_protocol = protocol == "http/json" ? telemetry::OtlpProtocol::kHttpJson : telemetry::OtlpProtocol::kHttpProtobuf;
   STEWARD_RETURN_IF_ERROR(GetNumber(m->Get("sample_ratio"), 0, 1, "a number between 0 and 1 (1 keeps every trace)",
                                     t.sample_ratio));
   const Field service = m->Get("service_name");

@@ -8,9 +8,10 @@
 
 namespace steward::app::detail {
 
-// Parses `telemetry: {enabled, otlp_endpoint, otlp_headers, sample_ratio, service_name,
-// log_format}` into config.telemetry. otlp_endpoint must be an http(s) URL; header values may
-// use ${ENV} and are never quoted back in messages.
+// Parses `telemetry: {enabled, otlp_endpoint, otlp_headers, otlp_protocol, sample_ratio,
+// service_name, log_format}` into config.telemetry. otlp_endpoint must be an http(s) URL;
+// otlp_protocol http/protobuf (default) or http/json; header values may use ${ENV} and are never
+// quoted back in messages.
 [[nodiscard]] Status ParseTelemetrySection(const Field& f, Config& config);
 
 }  // namespace steward::app::detail

@@ -24,6 +24,7 @@ TEST(TelemetryConfig, DefaultsKeepEveryTraceAndExportNowhere) {
   const telemetry::TelemetryConfig& t = config->telemetry;
   EXPECT_TRUE(t.enabled);
   EXPECT_TRUE(t.otlp_endpoint.empty());
+  EXPECT_EQ(t.otlp_protocol, telemetry::OtlpProtocol::kHttpProtobuf);  // the OTLP spec's default
   EXPECT_DOUBLE_EQ(t.sample_ratio, 1.0);
   EXPECT_EQ(t.service_name, "steward");
   EXPECT_EQ(t.log_format, "text");
@@ -35,6 +36,7 @@ telemetry:
   enabled: false
   otlp_endpoint: http://127.0.0.1:4318/
   otlp_headers: {Authorization: "Bearer ${COLLECTOR_KEY}", x-team: core}
+  otlp_protocol: http/json
   sample_ratio: 0.25
   service_name: steward-home
   log_format: json
@@ -46,6 +48,7 @@ telemetry:
   EXPECT_EQ(t.otlp_endpoint, "http://127.0.0.1:4318");
   EXPECT_EQ(t.otlp_headers.at("Authorization"), "Bearer ck-123456");
   EXPECT_EQ(t.otlp_headers.at("x-team"), "core");
+  EXPECT_EQ(t.otlp_protocol, telemetry::OtlpProtocol::kHttpJson);
   EXPECT_DOUBLE_EQ(t.sample_ratio, 0.25);
   EXPECT_EQ(t.service_name, "steward-home");
   EXPECT_EQ(t.log_format, "json");
@@ -65,6 +68,9 @@ TEST(TelemetryConfig, RejectsBadValuesNamingTheKeyAndWhatWasExpected) {
       {"telemetry: {service_name: \"\"}", "telemetry.service_name", "non-empty"},
       {"telemetry: {otlp: http://x}", "telemetry", "otlp"},
       {"telemetry: {otlp_headers: {\"bad name\": x}}", "telemetry.otlp_headers", "invalid header name"},
+      {"telemetry: {otlp_protocol: grpc}", "telemetry.otlp_protocol",
+       "unknown OTLP/HTTP protocol \"grpc\" (expected http/protobuf or http/json)"},
+      {"telemetry: {otlp_protocol: http/jsn}", "telemetry.otlp_protocol", "did you mean \"http/json\""},
   };
   for (const Case& c : cases) {
     const Result<Config> config = Load(c.yaml);
