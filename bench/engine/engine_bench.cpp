@@ -5,19 +5,26 @@
 // The engine under test is the real one (WorkflowEngine, StepStore, StepExecutor) on a real
 // PostgreSQL in a scratch database, with every step a tool step through the real ToolRegistry
 // (schema check, events) calling an in-process no-op tool (~0.1 µs). What a step costs here is
-// therefore the engine's own work: rendering its input, starting the attempt (one transaction,
-// committed without waiting for the WAL flush), the tool call, recording the result (one
-// transaction, flushed: synchronous_commit as the server has it), the run's events.
+// therefore the engine's own work: the tool call, rendering the next step's input, one statement
+// that records the result and starts the next step's attempt (one commit, flushed:
+// synchronous_commit as the server has it), the run's events.
 //
 //   per-step      one run of N no-op steps at a time; the time between consecutive step
-//                 completions as seen by a consumer of the run's event stream; p50/p99/max
+//                 completions as seen by a consumer of the run's event stream; p50/p99/max;
+//                 with the round trips to PostgreSQL per step (send() calls of this process: only
+//                 libpq uses sockets here) and, with --commits, the transactions committed per
+//                 step (pg_stat_database; adds ~22 s of waiting for the server's statistics)
 //   steps/s       R runs of N steps started together (the engine drives each on its own thread);
 //                 total steps / wall time
 //
-// Usage: engine_bench [--pg=URL] [--steps=N] [--runs=R] [--concurrent=C]
+// Usage: engine_bench [--pg=URL] [--steps=N] [--runs=R] [--concurrent=C] [--commits]
 // The server URL defaults to $STEWARD_BENCH_PG, then $STEWARD_TEST_PG, then the local one.
 
+#include <dlfcn.h>
+#include <sys/socket.h>
+
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -40,6 +47,18 @@
 #ifndef STEWARD_BENCH_BUILD_TYPE
 #define STEWARD_BENCH_BUILD_TYPE "unknown"
 #endif
+
+namespace steward::bench {
+// libpq's writes to the server: one per round trip (a pipelined batch is one).
+std::atomic<int64_t> g_sends{0};
+}  // namespace steward::bench
+
+extern "C" ssize_t send(int fd, const void* buf, size_t len, int flags) {
+  using Fn = ssize_t (*)(int, const void*, size_t, int);
+  static const Fn real = reinterpret_cast<Fn>(dlsym(RTLD_NEXT, "send"));
+  steward::bench::g_sends.fetch_add(1, std::memory_order_relaxed);
+  return real(fd, buf, len, flags);
+}
 
 namespace steward::bench {
 namespace {
@@ -80,6 +99,19 @@ double Percentile(std::vector<double> v, double q) {
   return v[i];
 }
 
+// Transactions committed in `db` so far. A backend that goes idle within a second of its last
+// report publishes its counts 10 s later, hence the wait.
+int64_t Commits(const std::string& admin, const std::string& db) {
+  std::this_thread::sleep_for(std::chrono::milliseconds(11000));
+  try {
+    pqxx::connection c(admin);
+    pqxx::nontransaction tx(c);
+    return tx.exec_params1("SELECT xact_commit FROM pg_stat_database WHERE datname = $1", db)[0].as<int64_t>();
+  } catch (const std::exception&) {
+    return -1;
+  }
+}
+
 engine::WorkflowDefinition NoopWorkflow(int steps) {
   engine::WorkflowDefinition def;
   def.name = "noop";
@@ -102,6 +134,8 @@ int Main(int argc, char** argv) {
   const int steps = std::stoi(Arg(argc, argv, "steps", "50"));
   const int runs = std::stoi(Arg(argc, argv, "runs", "20"));
   const int concurrent = std::stoi(Arg(argc, argv, "concurrent", "8"));
+  bool count_commits = false;
+  for (int i = 1; i < argc; ++i) count_commits = count_commits || std::strcmp(argv[i], "--commits") == 0;
 
   const std::string db_name = "steward_bench_engine_" + engine::RandomHex(4);
   std::string sync_commit;
@@ -148,14 +182,20 @@ int Main(int argc, char** argv) {
 
     if (flush) std::printf("engine_bench (%s build, %u hardware threads, PostgreSQL synchronous_commit=%s)\n",
                 STEWARD_BENCH_BUILD_TYPE, std::thread::hardware_concurrency(), sync_commit.c_str());
-    if (flush) std::printf("  workflow: %d no-op tool steps; a step = render input + begin attempt (async commit) + "
-                "registry call + result commit (durable) + events\n\n",
+    if (flush) std::printf("  workflow: %d no-op tool steps; a step = registry call + render the next step's input + "
+                "one statement recording the result and starting the next attempt (durable commit) + events\n\n",
                 steps);
 
     // Per-step overhead: one run at a time, step completions timed off the event stream.
     std::vector<double> step_ms;
     std::vector<double> run_ms;
+    int64_t sends_before = 0;
+    int64_t commits_before = 0;
     for (int r = 0; r < runs + 2; ++r) {
+      if (r == 2) {
+        if (count_commits && flush) commits_before = Commits(admin, db_name);
+        sends_before = g_sends.load();
+      }
       engine::StartWorkflowRequest req;
       req.workflow = "noop";
       req.stream = true;
@@ -193,12 +233,21 @@ int Main(int argc, char** argv) {
       }
       (void)engine.Wait(started->run_id, std::chrono::seconds(30));
     }
+    const double sends = static_cast<double>(g_sends.load() - sends_before);
+    const int64_t commits_after = count_commits && flush ? Commits(admin, db_name) : 0;
     std::printf("  per-step overhead, one run at a time (%zu steps over %d runs):\n", step_ms.size(), runs);
     std::printf("    p50 %.3f ms   p99 %.3f ms   max %.3f ms   (target p50 <= 1 ms: %s)\n",
                 Percentile(step_ms, 0.5), Percentile(step_ms, 0.99), Percentile(step_ms, 1.0),
                 Percentile(step_ms, 0.5) <= 1.0 ? "met" : "NOT met");
-    std::printf("    whole run of %d steps: p50 %.1f ms (start to done, incl. the run row and its end)\n\n", steps,
+    std::printf("    whole run of %d steps: p50 %.1f ms (start to done, incl. the run row and its end)\n", steps,
                 Percentile(run_ms, 0.5));
+    const double measured_steps = static_cast<double>(runs) * steps;
+    std::printf("    per step, with each run's start and end spread over its steps: %.2f round trips to PostgreSQL",
+                sends / measured_steps);
+    if (count_commits && flush && commits_before >= 0 && commits_after >= 0) {
+      std::printf(", %.2f transactions committed", static_cast<double>(commits_after - commits_before) / measured_steps);
+    }
+    std::printf("\n\n");
 
     // Throughput: `concurrent` runs at once, each on its own engine thread.
     const int batches = 3;

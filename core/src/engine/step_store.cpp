@@ -4,6 +4,7 @@
 #include <cctype>
 
 #include <pqxx/pqxx>
+#include <spdlog/spdlog.h>
 
 #include "engine/tool_snapshot.hpp"
 
@@ -98,6 +99,64 @@ bool IsUuidText(const std::string& s) {
   return true;
 }
 
+struct Statement {
+  const char* name;
+  const char* sql;
+};
+
+// The statements every step runs, prepared on the pool. Each is one autocommitted statement: one
+// round trip, no BEGIN/COMMIT.
+
+// $1 run, $2 path, $3 step id, $4 kind, $5 input, $6 idempotency key, $7 owner. The previous
+// attempt's child run (an agent run or a sub-workflow) died with it: recorded failed. The
+// set_config makes this commit skip the wait for the WAL flush (SET LOCAL needs a transaction
+// block; set_config(..., true) lasts until this statement's own commit).
+constexpr Statement kBegin{"workflow_step_begin", R"SQL(
+WITH owned AS (SELECT 1 FROM run WHERE id = $1::uuid AND owner = $7 AND status = 'running'),
+stale AS (
+  UPDATE run SET status = 'failed', finished_at = now(), owner = NULL, lease_until = NULL,
+    error = jsonb_build_object('code', 'unavailable', 'message',
+                               'the process running this step attempt stopped before it ended')
+  WHERE id = (SELECT child_run_id FROM workflow_step WHERE run_id = $1::uuid AND path = $2 AND status <> 'succeeded')
+    AND status = 'running' AND EXISTS (SELECT 1 FROM owned)),
+started AS (
+  INSERT INTO workflow_step AS s (run_id, path, step_id, kind, status, attempt, input, idempotency_key)
+  SELECT $1::uuid, $2, $3, $4, 'running', 1, $5::jsonb, NULLIF($6, '') FROM owned
+  ON CONFLICT (run_id, path) DO UPDATE SET status = 'running', attempt = s.attempt + 1, input = $5::jsonb,
+    idempotency_key = NULLIF($6, ''), child_run_id = NULL, approval_id = NULL, finished_at = NULL
+  WHERE s.status <> 'succeeded' RETURNING attempt)
+SELECT attempt, set_config('synchronous_commit', 'off', true) FROM started)SQL"};
+
+// $1 run, $2 path, $3 output, $4 owner.
+constexpr Statement kComplete{"workflow_step_complete", R"SQL(
+UPDATE workflow_step s SET status = 'succeeded', output = $3::jsonb, finished_at = now() FROM run r
+WHERE s.run_id = $1::uuid AND s.path = $2 AND s.status <> 'succeeded' AND r.id = s.run_id
+  AND r.owner = $4 AND r.status = 'running')SQL"};
+
+// kComplete, then the next step's first attempt ($5 path, $6 step id, $7 kind, $8 input, $9 key)
+// only if the result was recorded and that step has no row yet. Returns (results recorded,
+// attempts started).
+constexpr Statement kCompleteAndBegin{"workflow_step_complete_begin", R"SQL(
+WITH done AS (
+  UPDATE workflow_step s SET status = 'succeeded', output = $3::jsonb, finished_at = now() FROM run r
+  WHERE s.run_id = $1::uuid AND s.path = $2 AND s.status <> 'succeeded' AND r.id = s.run_id
+    AND r.owner = $4 AND r.status = 'running'
+  RETURNING s.run_id),
+started AS (
+  INSERT INTO workflow_step (run_id, path, step_id, kind, status, attempt, input, idempotency_key)
+  SELECT run_id, $5, $6, $7, 'running', 1, $8::jsonb, NULLIF($9, '') FROM done
+  ON CONFLICT (run_id, path) DO NOTHING RETURNING attempt)
+SELECT (SELECT count(*) FROM done), (SELECT count(*) FROM started))SQL"};
+
+constexpr Statement kPrepared[] = {kBegin, kComplete, kCompleteAndBegin};
+
+template <class... Args>
+pqxx::result Exec(pqxx::transaction_base& tx, bool prepared, const Statement& statement, const Args&... args) {
+  return prepared ? tx.exec_prepared(statement.name, args...) : tx.exec_params(statement.sql, args...);
+}
+
+std::string OutputJson(const Json& output) { return output.dump(-1, ' ', false, Json::error_handler_t::replace); }
+
 }  // namespace
 
 Json StepRecord::ToJson() const {
@@ -134,8 +193,26 @@ StepStore::StepStore(store::Database& db, std::string owner, std::chrono::millis
       lease_(lease),
       lease_interval_(std::to_string(lease.count()) + " milliseconds") {}
 
+bool StepStore::Prepared() {
+  if (prepared_.load(std::memory_order_acquire)) return true;
+  std::lock_guard lock(prepare_mu_);
+  if (prepared_.load(std::memory_order_relaxed) || prepare_failed_) return prepared_.load(std::memory_order_relaxed);
+  for (const Statement& statement : kPrepared) {
+    if (Status s = db_.Prepare(statement.name, statement.sql); !s.ok()) {
+      // The database being away is worth another try; SQL it rejects is not.
+      if (s.error().code != ErrorCode::kUnavailable) {
+        prepare_failed_ = true;
+        spdlog::warn("workflow steps run unprepared: {}", s.error().ToString());
+      }
+      return false;
+    }
+  }
+  prepared_.store(true, std::memory_order_release);
+  return true;
+}
+
 Status StepStore::CreateRun(const NewWorkflowRun& run) {
-  return db_.Transact([&](pqxx::work& tx) {
+  return db_.Autocommit([&](pqxx::nontransaction& tx) {
     tx.exec_params(
         "INSERT INTO run (id, kind, agent, runner, status, trace_id, workflow, parent_run_id, parent_step, trigger, "
         "input, owner, lease_until) VALUES ($1::uuid, 'workflow', NULL, NULL, 'running', $2, $3, "
@@ -201,7 +278,7 @@ Status StepStore::Release(const std::string& run_id) {
 
 Status StepStore::FinishRun(const std::string& run_id, const std::string& status, const Json& output,
                             const Json& error) {
-  return db_.Transact([&](pqxx::work& tx) -> Status {
+  return db_.Autocommit([&](pqxx::nontransaction& tx) -> Status {
     const pqxx::result r = tx.exec_params(
         "UPDATE run SET status = $2, output = $3::jsonb, error = $4::jsonb, finished_at = now(), owner = NULL, "
         "lease_until = NULL WHERE id = $1::uuid AND owner = $5 AND status = 'running'",
@@ -261,43 +338,37 @@ Result<Json> StepStore::StepsJson(const std::string& run_id) {
 
 Result<int> StepStore::BeginAttempt(const std::string& run_id, const std::string& path, const std::string& step_id,
                                     const std::string& kind, const Json& input, const std::string& idempotency_key) {
-  return db_.Transact([&](pqxx::work& tx) -> Result<int> {
-    tx.exec0("SET LOCAL synchronous_commit = off");
-    // The previous attempt's child run (an agent run or a sub-workflow) died with it.
-    tx.exec_params(
-        "UPDATE run SET status = 'failed', finished_at = now(), owner = NULL, lease_until = NULL, "
-        "error = jsonb_build_object('code', 'unavailable', 'message', "
-        "'the process running this step attempt stopped before it ended') "
-        "WHERE id = (SELECT child_run_id FROM workflow_step WHERE run_id = $1::uuid AND path = $2) "
-        "AND status = 'running'",
-        run_id, path);
-    const pqxx::result r = tx.exec_params(
-        "INSERT INTO workflow_step AS s (run_id, path, step_id, kind, status, attempt, input, idempotency_key) "
-        "SELECT $1::uuid, $2, $3, $4, 'running', 1, $5::jsonb, NULLIF($6, '') FROM run "
-        "WHERE id = $1::uuid AND owner = $7 AND status = 'running' "
-        "ON CONFLICT (run_id, path) DO UPDATE SET status = 'running', attempt = s.attempt + 1, input = $5::jsonb, "
-        "idempotency_key = NULLIF($6, ''), child_run_id = NULL, approval_id = NULL, finished_at = NULL "
-        "WHERE s.status <> 'succeeded' RETURNING attempt",
-        run_id, path, step_id, kind, input.dump(), idempotency_key, owner_);
+  const bool prepared = Prepared();
+  return db_.Autocommit([&](pqxx::nontransaction& tx) -> Result<int> {
+    const pqxx::result r =
+        Exec(tx, prepared, kBegin, run_id, path, step_id, kind, input.dump(), idempotency_key, owner_);
     if (r.empty()) return NotOwned(run_id, "the start of step " + path);
     return r[0][0].as<int>();
   });
 }
 
 Status StepStore::Complete(const std::string& run_id, const std::string& path, const Json& output) {
-  return db_.Transact([&](pqxx::work& tx) -> Status {
-    const pqxx::result r = tx.exec_params(
-        "UPDATE workflow_step s SET status = 'succeeded', output = $3::jsonb, finished_at = now() FROM run r "
-        "WHERE s.run_id = $1::uuid AND s.path = $2 AND s.status <> 'succeeded' AND r.id = s.run_id "
-        "AND r.owner = $4 AND r.status = 'running'",
-        run_id, path, output.dump(-1, ' ', false, Json::error_handler_t::replace), owner_);
+  const bool prepared = Prepared();
+  return db_.Autocommit([&](pqxx::nontransaction& tx) -> Status {
+    const pqxx::result r = Exec(tx, prepared, kComplete, run_id, path, OutputJson(output), owner_);
     if (r.affected_rows() != 1) return NotOwned(run_id, "the result of step " + path);
     return Status::Ok();
   });
 }
 
+Result<bool> StepStore::CompleteAndBegin(const std::string& run_id, const std::string& path, const Json& output,
+                                         const AttemptStart& next) {
+  const bool prepared = Prepared();
+  return db_.Autocommit([&](pqxx::nontransaction& tx) -> Result<bool> {
+    const pqxx::result r = Exec(tx, prepared, kCompleteAndBegin, run_id, path, OutputJson(output), owner_, next.path,
+                                next.step_id, next.kind, next.input.dump(), next.idempotency_key);
+    if (r.empty() || r[0][0].as<int>() != 1) return NotOwned(run_id, "the result of step " + path);
+    return r[0][1].as<int>() == 1;
+  });
+}
+
 Status StepStore::RecordFailure(const std::string& run_id, const std::string& path, const Json& error, bool final) {
-  return db_.Transact([&](pqxx::work& tx) -> Status {
+  return db_.Autocommit([&](pqxx::nontransaction& tx) -> Status {
     const pqxx::result r = tx.exec_params(
         "UPDATE workflow_step s SET error = $3::jsonb, errors = s.errors || jsonb_build_array($3::jsonb), "
         "status = CASE WHEN $4 THEN 'failed' ELSE 'running' END, "

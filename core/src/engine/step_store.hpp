@@ -6,8 +6,10 @@
 // another adopted the run) cannot record anything more for it. A step's result is recorded once:
 // Complete succeeds only for a step that has not succeeded yet.
 
+#include <atomic>
 #include <chrono>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -71,6 +73,15 @@ struct NewWorkflowRun {
   nlohmann::json input = nlohmann::json::object();
 };
 
+// The row of a step attempt being started.
+struct AttemptStart {
+  std::string path;
+  std::string step_id;
+  std::string kind;
+  nlohmann::json input;  // rendered
+  std::string idempotency_key;
+};
+
 struct RunFilter {
   std::string status;    // empty: any
   std::string workflow;  // empty: any
@@ -127,8 +138,8 @@ class StepStore final {
   // (status running, input, idempotency key). Returns the attempt number (1-based). kConflict if
   // the step already succeeded or the run is not owned by this process. A previous attempt's
   // child run still marked running (its process died) is recorded failed. The start of an
-  // attempt is committed without waiting for the WAL flush: losing it in a crash only loses the
-  // attempt count, while a result (Complete) is always flushed.
+  // attempt is committed without waiting for the WAL flush: losing it in a crash of PostgreSQL
+  // only loses the attempt count, while a result (Complete) is always flushed.
   [[nodiscard]] Result<int> BeginAttempt(const std::string& run_id, const std::string& path,
                                          const std::string& step_id, const std::string& kind,
                                          const nlohmann::json& input, const std::string& idempotency_key);
@@ -136,6 +147,14 @@ class StepStore final {
   // Records the step's result, once. kConflict if it had already succeeded or the run is no
   // longer owned by this process.
   [[nodiscard]] Status Complete(const std::string& run_id, const std::string& path, const nlohmann::json& output);
+
+  // Complete, and in the same commit the first attempt of `next` (the step after this one),
+  // if it has no row yet: one flushed commit per step boundary instead of two. Returns whether
+  // `next` was started (attempt 1); false leaves it to BeginAttempt. A kill after the commit
+  // counts that attempt, as a kill right after BeginAttempt does. kConflict as Complete (then
+  // neither is recorded).
+  [[nodiscard]] Result<bool> CompleteAndBegin(const std::string& run_id, const std::string& path,
+                                              const nlohmann::json& output, const AttemptStart& next);
 
   // Records a failed attempt. `final`: the step failed for good (status failed, finished_at);
   // else it stays running, waiting for its next attempt.
@@ -162,10 +181,17 @@ class StepStore final {
   [[nodiscard]] Result<std::string> RunStatus(const std::string& run_id);
 
  private:
+  // Whether the per-step statements are prepared on the pool (tried on first use, and again
+  // after a failure; until then they run unprepared).
+  bool Prepared();
+
   store::Database& db_;
   const std::string owner_;
   const std::chrono::milliseconds lease_;
   const std::string lease_interval_;  // "<ms> milliseconds" for SQL
+  std::mutex prepare_mu_;
+  std::atomic<bool> prepared_{false};
+  bool prepare_failed_ = false;  // GUARDED_BY(prepare_mu_): the server rejected them; not retried
 };
 
 }  // namespace steward::engine

@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
+#include <optional>
+#include <utility>
 
 #include <spdlog/spdlog.h>
 
@@ -125,9 +128,25 @@ void StepStatus(const RunState& s, const std::string& path, const std::string& s
   s.Emit("status", std::move(d));
 }
 
+// One commit per step boundary of a sequence: a step's result is recorded in the same statement
+// that starts the first attempt of the step after it (StepStore::CompleteAndBegin).
+struct Begun {  // the first attempt of a step, started that way
+  Json input;
+  std::string key;
+};
+struct NextStep {
+  // The next step's first attempt, asked for once this step's output is in ctx; nullopt: it
+  // starts on its own (resumed, interrupted, or its input does not render).
+  std::function<std::optional<std::pair<AttemptStart, Begun>>()> prepare;
+  std::optional<Begun> begun;  // set when it was started with this step's result
+};
+
 Result<Json> RunSequence(Env& env, RunState& s, const std::vector<StepDefinition>& steps, const std::string& prefix,
                          Json& ctx);
-Result<Json> RunStepImpl(Env& env, RunState& s, const StepDefinition& step, const std::string& path, Json& ctx);
+// `begun`: this step's first attempt was started with the previous step's result. `next`: how to
+// start the following step's in the commit of this one's result (null: no following step).
+Result<Json> RunStepImpl(Env& env, RunState& s, const StepDefinition& step, const std::string& path, Json& ctx,
+                         const Begun* begun = nullptr, NextStep* next = nullptr);
 Result<Json> ExecuteRun(Env& env, RunState& s);
 
 // Renders what the attempt of `step` gets as input; for composites, what they decide on.
@@ -178,6 +197,16 @@ Result<Json> RenderInput(const RunState& s, const StepDefinition& step, const Js
     }
   }
   return Json::object();
+}
+
+// The idempotency key an attempt of `step` passes to its tool.
+Result<std::string> AttemptKey(const RunState& s, const StepDefinition& step, const std::string& path,
+                               const Json& ctx) {
+  if (step.kind != StepKind::kTool || &step == &s.graph_step) return std::string();
+  if (step.idempotency_key.empty()) return s.run_id + "/" + path;
+  auto k = RenderTemplateString(step.idempotency_key, ctx);
+  if (!k.ok()) return k.error();
+  return k->is_string() ? k->get<std::string>() : k->dump();
 }
 
 Result<Json> RunForEach(Env& env, RunState& s, const StepDefinition& step, const std::string& path, const Json& items,
@@ -337,16 +366,43 @@ Result<Json> RunAttempt(Env& env, RunState& s, const StepDefinition& step, const
   return out;
 }
 
+// The row of the first attempt of `step`, for the commit of the previous step's result.
+std::optional<std::pair<AttemptStart, Begun>> PrepareFirstAttempt(Env& env, RunState& s, const StepDefinition& step,
+                                                                  const std::string& path, const Json& ctx) {
+  if (Interrupted(env, s)) return std::nullopt;
+  {
+    std::lock_guard lock(s.mu);
+    if (s.recorded.count(path)) return std::nullopt;  // resumed: its row decides how it continues
+  }
+  auto input = RenderInput(s, step, ctx);
+  if (!input.ok()) return std::nullopt;
+  auto key = AttemptKey(s, step, path, ctx);
+  if (!key.ok()) return std::nullopt;
+  AttemptStart row{path, step.id, std::string(StepKindName(step.kind)), *input, *key};
+  return std::make_pair(std::move(row), Begun{std::move(*input), std::move(*key)});
+}
+
 Result<Json> RunSequence(Env& env, RunState& s, const std::vector<StepDefinition>& steps, const std::string& prefix,
                          Json& ctx) {
   Json last = nullptr;
-  for (const auto& step : steps) {
-    if (Interrupted(env, s)) {
+  std::optional<Begun> begun;  // the current step's first attempt, started with the previous result
+  for (size_t i = 0; i < steps.size(); ++i) {
+    const StepDefinition& step = steps[i];
+    // A step already started decides itself what an interruption means for its attempt.
+    if (!begun && Interrupted(env, s)) {
       if (env.stopping.load()) return Abandon("steward is stopping");
       return MakeError(ErrorCode::kCancelled, "the run was cancelled", "step " + ChildPath(prefix, step.id));
     }
-    auto out = RunStepImpl(env, s, step, ChildPath(prefix, step.id), ctx);
+    NextStep next;
+    if (i + 1 < steps.size()) {
+      const StepDefinition& following = steps[i + 1];
+      next.prepare = [&env, &s, &following, &ctx, path = ChildPath(prefix, following.id)] {
+        return PrepareFirstAttempt(env, s, following, path, ctx);
+      };
+    }
+    auto out = RunStepImpl(env, s, step, ChildPath(prefix, step.id), ctx, begun ? &*begun : nullptr, &next);
     if (!out.ok()) return out.error();
+    begun = std::move(next.begun);
     last = std::move(*out);
   }
   return last;
@@ -388,7 +444,8 @@ Result<Json> HandleFailure(Env& env, RunState& s, const StepDefinition& step, co
   return e;
 }
 
-Result<Json> RunStepImpl(Env& env, RunState& s, const StepDefinition& step, const std::string& path, Json& ctx) {
+Result<Json> RunStepImpl(Env& env, RunState& s, const StepDefinition& step, const std::string& path, Json& ctx,
+                         const Begun* begun, NextStep* next) {
   const std::string kind = &step == &s.graph_step ? "graph" : std::string(StepKindName(step.kind));
   std::optional<StepRecord> prior;
   {
@@ -433,34 +490,55 @@ Result<Json> RunStepImpl(Env& env, RunState& s, const StepDefinition& step, cons
       }
       return HandleFailure(env, s, step, path, ctx, error, prior->attempt);
     }
-    auto input = RenderInput(s, step, ctx);
+    Result<Json> input = Json(nullptr);
     std::string key;
-    if (input.ok() && step.kind == StepKind::kTool && &step != &s.graph_step) {
-      if (step.idempotency_key.empty()) {
-        key = s.run_id + "/" + path;
+    int attempt = 0;
+    if (begun != nullptr) {
+      input = begun->input;
+      key = begun->key;
+      attempt = 1;
+    } else {
+      input = RenderInput(s, step, ctx);
+      if (input.ok()) {
+        auto k = AttemptKey(s, step, path, ctx);
+        if (k.ok()) key = std::move(*k);
+        else input = k.error();
+      }
+      if (resume_wait) {
+        attempt = prior->attempt;
       } else {
-        auto k = RenderTemplateString(step.idempotency_key, ctx);
-        if (!k.ok()) input = k.error();
-        else key = k->is_string() ? k->get<std::string>() : k->dump();
+        auto started = env.store.BeginAttempt(s.run_id, path, step.id, kind, input.ok() ? *input : Json(nullptr), key);
+        if (!started.ok()) return Abandon(started.error().message);
+        attempt = *started;
       }
     }
-    int attempt = 0;
-    if (resume_wait) {
-      attempt = prior->attempt;
-    } else {
-      auto begun = env.store.BeginAttempt(s.run_id, path, step.id, kind, input.ok() ? *input : Json(nullptr), key);
-      if (!begun.ok()) return Abandon(begun.error().message);
-      attempt = *begun;
-    }
     Result<Json> out = input.ok() ? Result<Json>(Json(nullptr)) : Result<Json>(input.error());
-    if (input.ok()) {
+    if (input.ok() && begun != nullptr && Interrupted(env, s)) {
+      // Started with the previous step's result, but nothing of it ran: a stop does not count it,
+      // a cancel ends it like an attempt cut short.
+      if (env.stopping.load(std::memory_order_acquire)) {
+        (void)env.store.ForgetAttempt(s.run_id, path);
+        return Abandon("steward is stopping");
+      }
+      out = MakeError(ErrorCode::kCancelled, "the run was cancelled", "step " + path);
+    } else if (input.ok()) {
       StepStatus(s, path, "started", kind, attempt,
              path + ": " + kind + (attempt > 1 ? " (attempt " + std::to_string(attempt) + ")" : ""));
       out = RunAttempt(env, s, step, path, ctx, attempt, *input, key, resume_wait ? &*prior : nullptr);
     }
     prior.reset();
+    begun = nullptr;
     if (out.ok()) {
-      if (Status c = env.store.Complete(s.run_id, path, *out); !c.ok()) return Abandon(c.error().message);
+      // In ctx before the commit: the next step's input, started in the same commit, may read it.
+      ctx["steps"][step.id] = {{"output", *out}};
+      auto following = next != nullptr && next->prepare ? next->prepare() : std::nullopt;
+      if (following) {
+        auto folded = env.store.CompleteAndBegin(s.run_id, path, *out, following->first);
+        if (!folded.ok()) return Abandon(folded.error().message);
+        if (*folded) next->begun = std::move(following->second);
+      } else if (Status c = env.store.Complete(s.run_id, path, *out); !c.ok()) {
+        return Abandon(c.error().message);
+      }
       {
         std::lock_guard lock(s.mu);
         StepRecord r;
@@ -470,7 +548,6 @@ Result<Json> RunStepImpl(Env& env, RunState& s, const StepDefinition& step, cons
         r.attempt = attempt;
         s.recorded[path] = std::move(r);
       }
-      ctx["steps"][step.id] = {{"output", *out}};
       StepStatus(s, path, "succeeded", kind, attempt, path + ": done");
       if (env.options.step_pause.count() > 0) (void)SleepFor(env, s, env.options.step_pause);
       return out;

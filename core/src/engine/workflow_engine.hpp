@@ -4,7 +4,9 @@
 // the process driving it. One thread drives each run; steps of a sequence run in order, for_each
 // bodies with bounded parallelism.
 //
-// Durability: a step's result is committed once (StepStore::Complete). Each process owns the
+// Durability: a step's result is committed once (StepStore::Complete); within a sequence the
+// same commit starts the next step's first attempt (StepStore::CompleteAndBegin), so a step
+// boundary costs one flushed commit and a kill there counts that attempt. Each process owns the
 // runs it drives through a lease it renews (RunLease); a run whose lease expired is adopted by
 // a process sharing the database, at start-up and then periodically, and resumed: steps already
 // recorded as succeeded are not run again (their recorded output is used), the step that was in
@@ -64,8 +66,9 @@ struct WorkflowEngineOptions {
   // always asks). Workflows are written by the owner, but side effects still pass the policy.
   std::string tool_risk_threshold = "low";
   std::string owner_id;  // empty: a fresh random id (one per process)
-  // Test knob: a pause after each step's result is committed, so a fault test can kill the
-  // process exactly between two steps. Zero in production.
+  // Test knob: a pause after each step's result is committed (with the next step's start, which
+  // has not run yet), so a fault test can kill the process exactly between two steps. Zero in
+  // production.
   std::chrono::milliseconds step_pause{0};
 };
 

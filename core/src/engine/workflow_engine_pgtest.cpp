@@ -114,11 +114,13 @@ class WorkflowEngineTest : public ::testing::Test {
   }
 
   std::unique_ptr<WorkflowEngine> MakeEngine(std::map<std::string, WorkflowDefinition> workflows,
-                                             std::string owner = {}, std::chrono::milliseconds lease = 2s) {
+                                             std::string owner = {}, std::chrono::milliseconds lease = 2s,
+                                             std::chrono::milliseconds step_pause = 0ms) {
     WorkflowEngineOptions o;
     o.workflows = std::move(workflows);
     o.owner_id = std::move(owner);
     o.lease = lease;
+    o.step_pause = step_pause;
     o.adopt_interval = 100ms;
     o.approval_poll = 20ms;
     return std::make_unique<WorkflowEngine>(*db_, runs_, nullptr, &registry_, nullptr, std::move(o));
@@ -129,6 +131,16 @@ class WorkflowEngineTest : public ::testing::Test {
     d.name = std::move(name);
     d.steps = std::move(steps);
     return d;
+  }
+
+  // Waits until step `path` of the run has succeeded.
+  static void WaitForStep(WorkflowEngine& engine, const std::string& run_id, const std::string& path) {
+    for (int i = 0; i < 1000; ++i) {
+      auto steps = engine.store().LoadSteps(run_id);
+      if (steps.ok() && steps->count(path) && steps->at(path).status == "succeeded") return;
+      std::this_thread::sleep_for(10ms);
+    }
+    FAIL() << "step " << path << " did not succeed";
   }
 
   WorkflowRunRecord RunToEnd(WorkflowEngine& engine, const std::string& name, json inputs = json::object()) {
@@ -370,6 +382,131 @@ TEST_F(WorkflowEngineTest, ResumedRunRetriesTheInterruptedStepAndSkipsCompletedO
   auto steps = engine->store().LoadSteps(run_id);
   ASSERT_TRUE(steps.ok());
   EXPECT_EQ(steps->at("b").attempt, 2);
+}
+
+TEST_F(WorkflowEngineTest, ARecordedResultAndTheNextStepsStartAreOneCommit) {
+  StepStore a(*db_, "fold-owner", 10s);
+  StepStore b(*db_, "fold-other", 10s);
+  NewWorkflowRun row;
+  row.id = NewUuid();
+  row.workflow = "x";
+  row.trigger = "test";
+  row.trace_id = RandomHex(16);
+  ASSERT_TRUE(a.CreateRun(row).ok());
+  ASSERT_TRUE(a.BeginAttempt(row.id, "s1", "s1", "tool", json::object(), "").ok());
+  const AttemptStart s2{"s2", "s2", "tool", {{"n", 2}}, row.id + "/s2"};
+  // Not the owner: neither the result nor the start.
+  EXPECT_EQ(b.CompleteAndBegin(row.id, "s1", 1, s2).error().code, ErrorCode::kConflict);
+  EXPECT_FALSE(a.LoadSteps(row.id)->count("s2"));
+
+  auto started = a.CompleteAndBegin(row.id, "s1", 1, s2);
+  ASSERT_TRUE(started.ok()) << started.error().ToString();
+  EXPECT_TRUE(*started);
+  auto steps = a.LoadSteps(row.id);
+  ASSERT_TRUE(steps.ok());
+  EXPECT_EQ(steps->at("s1").status, "succeeded");
+  EXPECT_EQ(steps->at("s1").output, json(1));
+  EXPECT_EQ(steps->at("s2").status, "running");
+  EXPECT_EQ(steps->at("s2").attempt, 1);
+  EXPECT_EQ(steps->at("s2").input, json({{"n", 2}}));
+  EXPECT_EQ(steps->at("s2").idempotency_key, row.id + "/s2");
+  // The result is recorded once.
+  EXPECT_EQ(a.CompleteAndBegin(row.id, "s1", 2, s2).error().code, ErrorCode::kConflict);
+  // A next step that has a row already is left to BeginAttempt, untouched.
+  ASSERT_TRUE(a.Complete(row.id, "s2", 2).ok());
+  ASSERT_TRUE(a.BeginAttempt(row.id, "s3", "s3", "tool", json::object(), "").ok());
+  auto s3_started = a.CompleteAndBegin(row.id, "s3", 3, s2);
+  ASSERT_TRUE(s3_started.ok());
+  EXPECT_FALSE(*s3_started);
+  steps = a.LoadSteps(row.id);
+  EXPECT_EQ(steps->at("s3").status, "succeeded");
+  EXPECT_EQ(steps->at("s2").status, "succeeded");
+  EXPECT_EQ(steps->at("s2").output, json(2));
+}
+
+// The process died right after the commit that recorded a's result and started b: b's attempt
+// counts, and the adopter runs it again with the same idempotency key.
+TEST_F(WorkflowEngineTest, AKillAtAStepBoundaryResumesWithTheNextStepsSecondAttempt) {
+  StepDefinition b = Tool("b", "t.keyed");
+  b.retry.max_attempts = 2;
+  WorkflowDefinition def = Def("boundary", {Tool("a", "t.echo", {{"value", 1}}), b,
+                                            Tool("c", "t.echo", {{"value", "${steps.a.output.value}"}})});
+  const std::string run_id = NewUuid();
+  {
+    StepStore dead(*db_, "dead-process-3", 100ms);
+    NewWorkflowRun row;
+    row.id = run_id;
+    row.workflow = "boundary";
+    row.trigger = "test";
+    row.trace_id = RandomHex(16);
+    ASSERT_TRUE(dead.CreateRun(row).ok());
+    ASSERT_TRUE(dead.BeginAttempt(run_id, "a", "a", "tool", json::object(), "").ok());
+    auto started = dead.CompleteAndBegin(run_id, "a", {{"value", 41}}, {"b", "b", "tool", json::object(), run_id + "/b"});
+    ASSERT_TRUE(started.ok() && *started);
+  }
+  std::this_thread::sleep_for(200ms);
+  auto engine = MakeEngine({{"boundary", def}}, "adopter-3");
+  ASSERT_TRUE(engine->Start().ok());
+  auto run = engine->Wait(run_id, 20s);
+  ASSERT_TRUE(run.ok()) << run.error().ToString();
+  EXPECT_EQ(run->status, "succeeded") << run->error.dump();
+  EXPECT_EQ(run->output, json({{"value", 41}}));
+  EXPECT_EQ(provider_->Count("echo"), 1);  // only c
+  ASSERT_EQ(provider_->keys.size(), 1u);
+  EXPECT_EQ(provider_->keys[0], run_id + "/b");
+  auto steps = engine->store().LoadSteps(run_id);
+  ASSERT_TRUE(steps.ok());
+  EXPECT_EQ(steps->at("b").attempt, 2);
+  EXPECT_EQ(steps->at("c").attempt, 1);
+}
+
+// b was started in the commit of a's result; the engine stops before b runs: that attempt does
+// not count (as for any attempt a graceful stop cuts), and the next engine runs b once.
+TEST_F(WorkflowEngineTest, AGracefulStopBetweenStepsDoesNotCountTheStartedOne) {
+  WorkflowDefinition def = Def("pause", {Tool("a", "t.echo", {{"value", 1}}), Tool("b", "t.keyed")});
+  std::string run_id;
+  {
+    auto first = MakeEngine({{"pause", def}}, "stops", 2s, 2s);
+    auto id = first->StartWorkflowRun("pause", json::object(), "test");
+    ASSERT_TRUE(id.ok());
+    run_id = *id;
+    WaitForStep(*first, run_id, "a");
+    auto steps = first->store().LoadSteps(run_id);
+    ASSERT_TRUE(steps.ok());
+    ASSERT_TRUE(steps->count("b")) << "b starts in the commit of a's result";
+    EXPECT_EQ(steps->at("b").attempt, 1);
+    first->Stop();
+  }
+  auto steps = MakeEngine({{"pause", def}}, "reader")->store().LoadSteps(run_id);
+  ASSERT_TRUE(steps.ok());
+  EXPECT_EQ(steps->at("b").status, "running");
+  EXPECT_EQ(steps->at("b").attempt, 0);
+  EXPECT_TRUE(provider_->keys.empty());
+
+  auto second = MakeEngine({{"pause", def}}, "resumes");
+  ASSERT_TRUE(second->Start().ok());
+  auto run = second->Wait(run_id, 20s);
+  ASSERT_TRUE(run.ok());
+  EXPECT_EQ(run->status, "succeeded") << run->error.dump();
+  EXPECT_EQ(provider_->keys.size(), 1u);
+  steps = second->store().LoadSteps(run_id);
+  EXPECT_EQ(steps->at("b").attempt, 1);
+}
+
+TEST_F(WorkflowEngineTest, ACancelBetweenStepsEndsTheStartedOneWithoutRunningIt) {
+  auto engine = MakeEngine({{"cancel", Def("cancel", {Tool("a", "t.echo"), Tool("b", "t.keyed")})}}, {}, 2s, 2s);
+  auto id = engine->StartWorkflowRun("cancel", json::object(), "test");
+  ASSERT_TRUE(id.ok());
+  WaitForStep(*engine, *id, "a");
+  ASSERT_TRUE(engine->Cancel(*id));
+  auto run = engine->Wait(*id, 20s);
+  ASSERT_TRUE(run.ok());
+  EXPECT_EQ(run->status, "cancelled");
+  EXPECT_TRUE(provider_->keys.empty());
+  auto steps = engine->store().LoadSteps(*id);
+  ASSERT_TRUE(steps.ok());
+  EXPECT_EQ(steps->at("b").status, "failed");
+  EXPECT_EQ(steps->at("b").error.value("code", ""), "cancelled");
 }
 
 TEST_F(WorkflowEngineTest, AnApprovalStepWaitsAcrossARestartOfTheEngine) {

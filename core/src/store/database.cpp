@@ -154,7 +154,15 @@ Status Database::EnsureReady(size_t index) {
   return Status::Ok();
 }
 
-Status Database::Run(const Body& body) {
+void Database::ThrowIfClosed(pqxx::connection& c) {
+  // get_notifs() reads what arrived without blocking (PQconsumeInput) and throws once it finds
+  // the connection closed. A terminated backend sends a FATAL message before closing, and a read
+  // that returns the message may stop short of the end of the stream: the second one finds it.
+  c.get_notifs();
+  c.get_notifs();
+}
+
+Status Database::Run(const Body& body, bool autocommit) {
   size_t dead_before_begin = 0;
   for (int attempt = 0;; ++attempt) {
     Result<size_t> index = Checkout();
@@ -175,6 +183,12 @@ Status Database::Run(const Body& body) {
       if (!began && reconnected.ok() && ++dead_before_begin <= slots_.size()) {
         --attempt;
         continue;
+      }
+      if (autocommit) {
+        return MakeError(ErrorCode::kUnavailable,
+                         "lost the connection to PostgreSQL during a statement; it may or may not have taken "
+                         "effect: " + OneLine(e.what()),
+                         redacted_url_);
       }
       return MakeError(ErrorCode::kUnavailable,
                        "lost the connection to PostgreSQL during a transaction (it was rolled back): " +

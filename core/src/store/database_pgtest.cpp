@@ -228,6 +228,46 @@ TEST_F(DatabaseTest, ReconnectsAfterItsBackendIsTerminated) {
   EXPECT_EQ(*n, 0);
 }
 
+TEST_F(DatabaseTest, AutocommitCommitsEachStatementOnItsOwn) {
+  Result<bool> in_block = db().Autocommit([](pqxx::nontransaction& tx) {
+    // Inside BEGIN ... COMMIT, now() is when the block began, before this statement.
+    return tx.exec1("SELECT now() = statement_timestamp()")[0].as<bool>();
+  });
+  ASSERT_TRUE(in_block.ok()) << in_block.error().ToString();
+  EXPECT_TRUE(*in_block) << "no transaction block around the statement";
+
+  Status s = db().Autocommit([](pqxx::nontransaction& tx) -> Status {
+    tx.exec("INSERT INTO item VALUES (1, 5, NULL)");
+    return MakeError(ErrorCode::kNotFound, "after the statement");
+  });
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(CountItems(), 1) << "an error returned after a statement does not undo it";
+
+  Status dup = db().Autocommit([](pqxx::nontransaction& tx) { tx.exec("INSERT INTO item VALUES (1, 5, NULL)"); });
+  ASSERT_FALSE(dup.ok());
+  EXPECT_EQ(dup.error().code, ErrorCode::kConflict);
+}
+
+TEST_F(DatabaseTest, AutocommitReplacesAConnectionThatDiedWhileIdle) {
+  auto single = Open(1);
+  ASSERT_TRUE(single.ok());
+  Database& one = **single;
+  auto backend = [&] {
+    return one.Autocommit([](pqxx::nontransaction& tx) { return tx.exec1("SELECT pg_backend_pid()")[0].as<int>(); });
+  };
+  Result<int> before = backend();
+  ASSERT_TRUE(before.ok());
+
+  TerminateOtherBackends();
+  std::this_thread::sleep_for(100ms);  // the server has closed the socket
+
+  // No BEGIN finds the dead connection here; the statement must still not be sent on it.
+  Result<int> after = backend();
+  ASSERT_TRUE(after.ok()) << after.error().ToString();
+  EXPECT_NE(*after, *before);
+}
+
 TEST_F(DatabaseTest, ConnectionLostMidTransactionIsUnavailableAndTheSlotRecovers) {
   auto single = Open(1);
   ASSERT_TRUE(single.ok());

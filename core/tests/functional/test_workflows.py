@@ -59,13 +59,16 @@ responses:
     first_delay_ms: 300
   - match: "^FORMAT"
     content: "Digest: three stories worth reading today."
-    first_delay_ms: 300
+    first_delay_ms: 600
   - match: "^AGENT"
     content: "The agent thought it over."
     first_delay_ms: 2500
 """
 
 RETRY = {"max_attempts": 3, "backoff": "200ms"}
+# The engine's pause after each step's result is committed. That commit also starts the next
+# step (its row is `running` from then on), which runs after the pause.
+STEP_PAUSE_S = 0.4
 
 
 def free_port() -> int:
@@ -239,7 +242,7 @@ def wf_server(module_launcher: Launcher, smtp: tuple[SmtpSink, int], down: Down)
         extra_env={
             "STEWARD_WORKFLOW_LEASE_MS": "1500",
             "STEWARD_WORKFLOW_ADOPT_MS": "300",
-            "STEWARD_WORKFLOW_STEP_PAUSE_MS": "400",
+            "STEWARD_WORKFLOW_STEP_PAUSE_MS": str(int(STEP_PAUSE_S * 1000)),
         },
     )
     server.start_timeout = 300
@@ -405,13 +408,16 @@ def test_sigkill_of_the_core_resumes_the_run_exactly_once(
 
     wait_for(reached, timeout=30, what=f"step {step} to be {wanted}", interval=0.02)
     if when == "during":
-        time.sleep(0.15)  # well inside the step (its model call takes >= 300 ms)
+        # Past the pause, well inside the step's model call (>= 600 ms).
+        time.sleep(STEP_PAUSE_S + 0.15)
     server.kill()
     at_kill = step_rows(server, run_id)
+    order = ["fetch", "summarize", "critique", "format", "send"]
+    later = order[order.index(step) + 1 :]
     if when == "after":
-        order = ["fetch", "summarize", "critique", "format", "send"]
-        later = order[order.index(step) + 1 :]
         assert all(at_kill.get(p, {}).get("status") != "succeeded" for p in later), at_kill
+        if later:  # the commit of the step's result started the next one
+            assert at_kill[later[0]]["status"] == "running", at_kill
     else:
         assert at_kill[step]["status"] == "running"
 
@@ -423,6 +429,8 @@ def test_sigkill_of_the_core_resumes_the_run_exactly_once(
     assert all(s["status"] == "succeeded" for s in steps.values()), steps
     if when == "during":
         assert steps[step]["attempt"] == 2, steps  # the interrupted attempt counted, then retried
+    elif later:
+        assert steps[later[0]]["attempt"] == 2, steps  # started before the kill: counted
     # Completed steps were not run again: one recorded model call per llm step.
     calls = server.query(f"SELECT count(*) AS n FROM model_call WHERE run_id = '{run_id}' AND status = 'ok'")
     assert calls[0]["n"] == 3, calls
