@@ -105,13 +105,14 @@ std::string LoadAverage() {
 
 // Server "bench": `echo` plus `filler` tools with schemas the size of a real MCP server's, so the
 // registry's per-call lookup sees a realistic tool list.
-// `find_one`: override FindTool as McpServerProvider does (copy one ToolInfo per call); false
-// keeps ToolProvider's default (copy the whole list and scan it: how every call resolved its tool
-// before FindTool existed).
+// `find_one`: override FindTool as McpServerProvider does (share the ToolInfo it holds, no copy);
+// false keeps ToolProvider's default (copy the whole list and scan it: how every call resolved
+// its tool before FindTool existed).
 class EchoProvider final : public tools::ToolProvider {
  public:
-  EchoProvider(int tools, bool find_one) : find_one_(find_one) {
-    for (int i = 0; i < tools; ++i) {
+  EchoProvider(int count, bool find_one) : find_one_(find_one) {
+    std::vector<tools::ToolInfo> tools;
+    for (int i = 0; i < count; ++i) {
       tools::ToolInfo info;
       info.name = i == 0 ? "bench.echo" : "bench.filler_" + std::to_string(i);
       info.server = "bench";
@@ -125,24 +126,25 @@ class EchoProvider final : public tools::ToolProvider {
                            {"required", {"text"}},
                            {"additionalProperties", false}};
       info.risk_tier = "low";
-      tools_.push_back(std::move(info));
+      tools.push_back(std::move(info));
     }
+    tools_ = std::make_shared<const std::vector<tools::ToolInfo>>(std::move(tools));
   }
   std::string_view server() const override { return "bench"; }
-  std::vector<tools::ToolInfo> ListTools() const override { return tools_; }
-  std::optional<tools::ToolInfo> FindTool(std::string_view name) const override {
+  std::vector<tools::ToolInfo> ListTools() const override { return *tools_; }
+  std::shared_ptr<const tools::ToolInfo> FindTool(std::string_view name) const override {
     if (!find_one_) return ToolProvider::FindTool(name);
-    for (const auto& info : tools_) {
-      if (info.name == name) return info;
+    for (const auto& info : *tools_) {
+      if (info.name == name) return std::shared_ptr<const tools::ToolInfo>(tools_, &info);
     }
-    return std::nullopt;
+    return nullptr;
   }
   Result<tools::ToolCallResult> Call(std::string_view tool, const json& args, const tools::CallContext&) override {
     return tools::ToolCallResult::Text(args.value("text", ""));
   }
 
  private:
-  std::vector<tools::ToolInfo> tools_;
+  std::shared_ptr<const std::vector<tools::ToolInfo>> tools_;
   const bool find_one_;
 };
 
@@ -415,7 +417,7 @@ void Run(const Options& options, bool traced) {
   run_ctx.principal = "run";
   run_ctx.run_id = run->id();
   run_ctx.allowed_tools = run->identity().tools;
-  run_ctx.emit = [run](std::string_view type, const json& data) { run->Emit(std::string(type), data); };
+  run_ctx.emit = [run](std::string_view type, json data) { run->Emit(std::string(type), std::move(data)); };
   Samples registry_run = Time(options.calls, [&](int) { (void)hub.registry.Call("bench.echo", args, run_ctx); });
   Row("ToolRegistry::Call (run: globs, 3 events)", registry_run);
   {

@@ -5,14 +5,19 @@ namespace steward::engine {
 bool LiveRun::Emit(std::string type, Json data) {
   if (!data.is_object()) data = Json{{"value", std::move(data)}};
   data["run_id"] = identity_.run_id;
+  bool wake = false;
   {
     std::lock_guard lock(mu_);
     if (terminal_emitted_) return false;
     RunEvent event{std::move(type), std::move(data)};
     terminal_emitted_ = event.terminal();
+    // A waiter sleeps only on an empty queue, and the first event has already woken it: waking
+    // it again per event (a futex call, and a reschedule, each) buys nothing. With several
+    // waiters (not the documented use) every event still wakes one.
+    wake = waiters_ > 1 || (waiters_ == 1 && queue_.empty());
     queue_.push_back(std::move(event));
   }
-  cv_.notify_one();
+  if (wake) cv_.notify_one();
   return true;
 }
 
@@ -29,7 +34,12 @@ void LiveRun::MarkProgress(bool token) {
 
 std::optional<RunEvent> LiveRun::Next(std::chrono::milliseconds timeout) {
   std::unique_lock lock(mu_);
-  if (!cv_.wait_for(lock, timeout, [this] { return !queue_.empty(); })) return std::nullopt;
+  if (queue_.empty()) {
+    ++waiters_;
+    const bool ready = cv_.wait_for(lock, timeout, [this] { return !queue_.empty(); });
+    --waiters_;
+    if (!ready) return std::nullopt;
+  }
   RunEvent event = std::move(queue_.front());
   queue_.pop_front();
   return event;

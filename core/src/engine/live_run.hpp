@@ -116,6 +116,7 @@ class LiveRun final {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::deque<RunEvent> queue_;  // GUARDED_BY(mu_)
+  int waiters_ = 0;                // threads blocked in Next; GUARDED_BY(mu_)
   bool terminal_emitted_ = false;  // GUARDED_BY(mu_)
 };
 

@@ -30,7 +30,7 @@ tools::CallContext ContextFor(const Principal& principal) {
   // Whether the call in flight on this request started after another tool had failed (one
   // request carries one call, and its events come on this thread).
   auto after_failure = std::make_shared<bool>(false);
-  ctx.emit = [run, after_failure](std::string_view type, const nlohmann::json& data) {
+  ctx.emit = [run, after_failure](std::string_view type, nlohmann::json data) {
     if (type == "tool_call") {
       run->MarkProgress(false);
       *after_failure = run->counters().FailedOtherThan(data.value("tool", ""));
@@ -43,10 +43,12 @@ tools::CallContext ContextFor(const Principal& principal) {
         c.RecordToolFailure(data.value("tool", ""));
       } else {
         if (*after_failure) c.used_fallback = true;
-        if (data.contains("count") && data["count"].is_number_integer()) c.sources += data["count"].get<int64_t>();
+        if (auto count = data.find("count"); count != data.end() && count->is_number_integer()) {
+          c.sources += count->get<int64_t>();
+        }
       }
     }
-    run->Emit(std::string(type), data);
+    run->Emit(std::string(type), std::move(data));
   };
   return ctx;
 }

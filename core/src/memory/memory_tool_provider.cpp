@@ -289,11 +289,13 @@ const std::vector<ToolInfo>& Tools() {
 
 std::vector<ToolInfo> MemoryToolProvider::ListTools() const { return Tools(); }
 
-std::optional<ToolInfo> MemoryToolProvider::FindTool(std::string_view name) const {
+std::shared_ptr<const ToolInfo> MemoryToolProvider::FindTool(std::string_view name) const {
   for (const auto& info : Tools()) {
-    if (info.name == name) return info;
+    // The list is a static that outlives every call: a non-owning pointer (aliasing an empty
+    // owner) is safe and costs no copy.
+    if (info.name == name) return std::shared_ptr<const ToolInfo>(std::shared_ptr<const ToolInfo>(), &info);
   }
-  return std::nullopt;
+  return nullptr;
 }
 
 Result<ToolCallResult> MemoryToolProvider::Call(std::string_view tool, const json& args,

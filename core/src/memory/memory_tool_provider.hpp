@@ -32,7 +32,7 @@ class MemoryToolProvider final : public tools::ToolProvider {
 
   [[nodiscard]] std::string_view server() const override { return "memory"; }
   [[nodiscard]] std::vector<tools::ToolInfo> ListTools() const override;
-  [[nodiscard]] std::optional<tools::ToolInfo> FindTool(std::string_view name) const override;
+  [[nodiscard]] std::shared_ptr<const tools::ToolInfo> FindTool(std::string_view name) const override;
   [[nodiscard]] Result<tools::ToolCallResult> Call(std::string_view tool,
                                                    const nlohmann::json& args,
                                                    const tools::CallContext& ctx) override;

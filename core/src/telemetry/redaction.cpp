@@ -13,27 +13,15 @@ namespace {
 
 constexpr std::string_view kRedacted = "[REDACTED]";
 
-// Words of a key: split at non-alphanumerics and lower→upper case changes, lowercased.
-std::vector<std::string> KeyWords(std::string_view key) {
-  std::vector<std::string> words;
-  std::string current;
-  char previous = 0;
-  for (char c : key) {
-    const auto u = static_cast<unsigned char>(c);
-    if (!std::isalnum(u)) {
-      if (!current.empty()) words.push_back(std::move(current));
-      current.clear();
-    } else {
-      if (std::isupper(u) && std::islower(static_cast<unsigned char>(previous)) && !current.empty()) {
-        words.push_back(std::move(current));
-        current.clear();
-      }
-      current.push_back(static_cast<char>(std::tolower(u)));
-    }
-    previous = c;
+bool IsAlnum(char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; }
+
+// True when `word` (ASCII letters and digits) lowercased is `lower`.
+bool LowerEquals(std::string_view word, std::string_view lower) {
+  if (word.size() != lower.size()) return false;
+  for (size_t i = 0; i < word.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(word[i])) != lower[i]) return false;
   }
-  if (!current.empty()) words.push_back(std::move(current));
-  return words;
+  return true;
 }
 
 void RedactInPlace(nlohmann::json& value) {
@@ -75,16 +63,32 @@ bool IsSecretKey(std::string_view key) {
   static constexpr std::array<std::string_view, 9> kWords = {
       "token", "password", "passwd", "secret", "authorization", "credential", "credentials", "cookie", "apikey"};
   static constexpr std::array<std::string_view, 3> kSecondOfPair = {"api", "private", "access"};
-  const std::vector<std::string> words = KeyWords(key);
-  for (size_t i = 0; i < words.size(); ++i) {
-    for (std::string_view w : kWords) {
-      if (words[i] == w) return true;
+  // The key's words (split at non-alphanumerics and lower→upper case changes) as views into it,
+  // compared lowercased in place: this runs for every attribute of every span, and building the
+  // words as strings cost more than the rest of redacting a span.
+  std::string_view previous;
+  size_t start = 0;
+  while (start < key.size()) {
+    if (!IsAlnum(key[start])) {
+      ++start;
+      continue;
     }
-    if (words[i] == "key" && i > 0) {
+    size_t end = start + 1;
+    while (end < key.size() && IsAlnum(key[end]) &&
+           !(std::isupper(static_cast<unsigned char>(key[end])) && std::islower(static_cast<unsigned char>(key[end - 1])))) {
+      ++end;
+    }
+    const std::string_view word = key.substr(start, end - start);
+    for (std::string_view w : kWords) {
+      if (LowerEquals(word, w)) return true;
+    }
+    if (!previous.empty() && LowerEquals(word, "key")) {
       for (std::string_view first : kSecondOfPair) {
-        if (words[i - 1] == first) return true;
+        if (LowerEquals(previous, first)) return true;
       }
     }
+    previous = word;
+    start = end;
   }
   return false;
 }

@@ -2,6 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <cctype>
+#include <string>
+#include <string_view>
+#include <vector>
+
 #include "telemetry/logging.hpp"
 
 namespace steward::telemetry {
@@ -20,6 +25,49 @@ TEST(IsSecretKey, LeavesTokenCountsAndOrdinaryKeysAlone) {
   for (const char* key : {"gen_ai.usage.input_tokens", "gen_ai.usage.output_tokens", "max_tokens", "query",
                           "keyword", "monkey", "key", "tool.name", "secretary"}) {
     EXPECT_FALSE(IsSecretKey(key)) << key;
+  }
+}
+
+// The rule as first written (words built as strings), to check the allocation-free one against.
+bool ReferenceIsSecretKey(std::string_view key) {
+  std::vector<std::string> words;
+  std::string current;
+  char previous = 0;
+  for (char c : key) {
+    const auto u = static_cast<unsigned char>(c);
+    if (!std::isalnum(u)) {
+      if (!current.empty()) words.push_back(std::move(current));
+      current.clear();
+    } else {
+      if (std::isupper(u) && std::islower(static_cast<unsigned char>(previous)) && !current.empty()) {
+        words.push_back(std::move(current));
+        current.clear();
+      }
+      current.push_back(static_cast<char>(std::tolower(u)));
+    }
+    previous = c;
+  }
+  if (!current.empty()) words.push_back(std::move(current));
+  for (size_t i = 0; i < words.size(); ++i) {
+    for (const char* w : {"token", "password", "passwd", "secret", "authorization", "credential", "credentials",
+                          "cookie", "apikey"}) {
+      if (words[i] == w) return true;
+    }
+    if (words[i] == "key" && i > 0 && (words[i - 1] == "api" || words[i - 1] == "private" || words[i - 1] == "access")) {
+      return true;
+    }
+  }
+  return false;
+}
+
+TEST(IsSecretKey, AgreesWithTheRuleAsFirstWritten) {
+  for (const char* key : {"", "key", "api", "apiKey", "APIKey", "ApiKEY", "apiKEY", "aPiKey", "x--api__key", "key_api",
+                          "Api2Key", "api2key", "token2", "tokens", "myAPIKey", "myApiKey", "accessKey", "ACCESS_KEY",
+                          "privateKey", "private.key", "PrivateKeyId", "SessionCookie", "sessioncookie", "Pass_Word",
+                          "passWord", "PASSWD", "db.passwd.hash", "tool.arguments.apikey", "keyApi", "apiKeys",
+                          "\xc3\xa9token", "t\xc3\xa9oken", "gen_ai.usage.input_tokens", "xToken", "XTOKEN", "x_Token_y",
+                          "authorizationHeader", "credentialsFile", "secret_", "_secret", "Secret2"}) {
+    EXPECT_EQ(IsSecretKey(key), ReferenceIsSecretKey(key)) << key;
   }
 }
 

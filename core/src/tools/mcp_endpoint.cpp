@@ -32,7 +32,17 @@ json RpcError(const json& id, int code, std::string message) {
 }
 
 json RpcResult(const json& id, json result) {
-  return {{"jsonrpc", "2.0"}, {"id", id}, {"result", std::move(result)}};
+  json out(json::value_t::object);
+  out.emplace("jsonrpc", "2.0");
+  out.emplace("id", id);
+  out.emplace("result", std::move(result));
+  return out;
+}
+
+// Shared by absent "params" and "arguments" so neither is copied to default it.
+const json& EmptyObject() {
+  static const json kEmpty = json::object();
+  return kEmpty;
 }
 
 // Tool output comes from databases and remote servers; invalid UTF-8 must not make the whole
@@ -89,7 +99,50 @@ std::string NewSessionId() {
   return buf;
 }
 
+// The deepest nesting of arrays and objects in `text`, brackets inside strings not counted. Up to
+// the first syntax error it is exactly the parser's nesting; past one the parser stops anyway, so
+// "at most kMaxNestingDepth" proves the parser never goes deeper.
+size_t MaxNesting(std::string_view text) {
+  size_t depth = 0;
+  size_t deepest = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      deepest = std::max(deepest, ++depth);
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
+  return deepest;
+}
+
+// Parses a request body, throwing TooDeep past kMaxNestingDepth (or json::exception).
+json ParseBody(const std::string& text) {
+  // The depth-checking callback makes nlohmann use its slower callback parser for every body;
+  // only a body that could be too deep needs it.
+  if (MaxNesting(text) <= static_cast<size_t>(kMaxNestingDepth)) return json::parse(text);
+  return json::parse(text, [](int depth, json::parse_event_t, json&) {
+    if (depth > kMaxNestingDepth) throw TooDeep();
+    return true;
+  });
+}
+
 bool IsValidId(const json& id) { return id.is_string() || id.is_number_integer() || id.is_number_unsigned(); }
+
+// Whether the object `message` has "method": `method`.
+bool IsMethod(const json& message, std::string_view method) {
+  auto it = message.find("method");
+  return it != message.end() && it->is_string() && it->get_ref<const std::string&>() == method;
+}
 
 // The id to echo in an error about `message`: its own when usable, else null.
 json IdOf(const json& message) {
@@ -154,10 +207,7 @@ McpHttpResponse McpEndpoint::HandlePost(const McpHttpRequest& req, const CallCon
 
   json body;
   try {
-    body = json::parse(req.body, [](int depth, json::parse_event_t, json&) {
-      if (depth > kMaxNestingDepth) throw TooDeep();
-      return true;
-    });
+    body = ParseBody(req.body);
   } catch (const TooDeep&) {
     return ErrorResponse(400, kParseError,
                          "Parse error: JSON nested deeper than " +
@@ -177,7 +227,7 @@ McpHttpResponse McpEndpoint::HandlePost(const McpHttpRequest& req, const CallCon
                          "array of them");
   }
 
-  const bool initialize = !batch && body.value("method", json()) == "initialize";
+  const bool initialize = !batch && IsMethod(body, "initialize");
   if (!initialize) {
     if (!req.protocol_version.empty() && !IsSupportedVersion(req.protocol_version)) {
       return ErrorResponse(400, kInvalidRequest,
@@ -228,7 +278,7 @@ json McpEndpoint::Dispatch(const json& message, const CallContext& ctx, bool in_
     return RpcError(nullptr, kInvalidRequest, "Invalid Request: each message must be an object");
   }
   const json id = IdOf(message);
-  if (message.value("jsonrpc", json()) != "2.0") {
+  if (auto version = message.find("jsonrpc"); version == message.end() || *version != "2.0") {
     return RpcError(id, kInvalidRequest, "Invalid Request: \"jsonrpc\" must be \"2.0\"");
   }
   auto method_it = message.find("method");
@@ -247,7 +297,8 @@ json McpEndpoint::Dispatch(const json& message, const CallContext& ctx, bool in_
     return RpcError(nullptr, kInvalidRequest,
                     "Invalid Request: \"id\" must be a string or an integer (MCP forbids null)");
   }
-  const json params = message.value("params", json::object());
+  auto params_it = message.find("params");
+  const json& params = params_it == message.end() ? EmptyObject() : *params_it;
   if (!params.is_object()) {
     return RpcError(id, kInvalidParams, "Invalid params: \"params\" must be an object");
   }
@@ -324,13 +375,14 @@ json McpEndpoint::CallTool(const json& id, const json& params, const CallContext
   if (name == params.end() || !name->is_string()) {
     return RpcError(id, kInvalidParams, "Invalid params: \"name\" (string) is required");
   }
-  json arguments = params.value("arguments", json::object());
-  if (arguments.is_null()) arguments = json::object();
+  auto arguments_it = params.find("arguments");
+  const json& arguments =
+      arguments_it == params.end() || arguments_it->is_null() ? EmptyObject() : *arguments_it;
   if (!arguments.is_object()) {
     return RpcError(id, kInvalidParams, "Invalid params: \"arguments\" must be an object");
   }
 
-  Result<ToolCallResult> result = registry_.Call(name->get<std::string>(), arguments, ctx);
+  Result<ToolCallResult> result = registry_.Call(name->get_ref<const std::string&>(), arguments, ctx);
   if (!result.ok()) {
     const Error& error = result.error();
     // Unknown tools are protocol errors (the client asked for something that does not exist);
@@ -347,9 +399,10 @@ json McpEndpoint::CallTool(const json& id, const json& params, const CallContext
           {"text", std::string(Describe(error.code).name) + ": " + error.message}}});
     return RpcResult(id, {{"content", std::move(content)}, {"isError", true}});
   }
-  json out = {{"content", result->content.is_array() ? result->content : json::array()},
-              {"isError", result->is_error}};
-  if (result->structured.is_object()) out["structuredContent"] = result->structured;
+  json out(json::value_t::object);
+  out.emplace("content", result->content.is_array() ? std::move(result->content) : json::array());
+  out.emplace("isError", result->is_error);
+  if (result->structured.is_object()) out.emplace("structuredContent", std::move(result->structured));
   return RpcResult(id, std::move(out));
 }
 

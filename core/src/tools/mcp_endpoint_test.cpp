@@ -387,6 +387,23 @@ TEST_F(McpEndpointTest, DeeplyNestedJsonIsRefused) {
   EXPECT_EQ(json::parse(r.body)["error"]["code"], -32700);
 }
 
+TEST_F(McpEndpointTest, NestingLimitIsExactlyWhereItWas) {
+  // 64 levels (a value at depth 64) parse; a value at depth 65 does not.
+  const auto nested = [](int depth) { return std::string(depth, '[') + "1" + std::string(depth, ']'); };
+  EXPECT_NE(json::parse(Post(nested(64), "").body).dump().find("-32600"), std::string::npos);
+  McpHttpResponse deep = Post(nested(65), "");
+  EXPECT_EQ(deep.status, 400);
+  EXPECT_EQ(json::parse(deep.body)["error"]["code"], -32700);
+  // Brackets inside strings (an escaped quote among them) are not nesting, and must not hide
+  // real nesting either: one level plus 64 is still 65.
+  const std::string tricky = "[\"\\\"" + std::string(100, ']') + "\", " + nested(64) + "]";
+  McpHttpResponse hidden = Post(tricky, "");
+  EXPECT_EQ(hidden.status, 400) << hidden.body;
+  EXPECT_EQ(json::parse(hidden.body)["error"]["code"], -32700);
+  const std::string shallow = "[\"\\\"" + std::string(100, '[') + "\", " + nested(63) + "]";
+  EXPECT_NE(json::parse(Post(shallow, "").body).dump().find("-32600"), std::string::npos);
+}
+
 TEST_F(McpEndpointTest, InvalidRequestsNameTheProblem) {
   const std::string session = Initialize();
   struct Case {

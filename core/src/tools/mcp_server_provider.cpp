@@ -101,7 +101,7 @@ McpServerHealth McpServerProvider::Health() const {
     h.name = config_.name;
     h.transport = config_.transport;
     h.state = state_;
-    h.tool_count = tools_.size();
+    h.tool_count = tools_->size();
     h.last_error = last_error_;
     h.pid = pid_;
     h.restarts = restarts_;
@@ -121,15 +121,16 @@ McpServerHealth McpServerProvider::Health() const {
 
 std::vector<ToolInfo> McpServerProvider::ListTools() const {
   std::lock_guard lock(mu_);
-  return tools_;
+  return *tools_;
 }
 
-std::optional<ToolInfo> McpServerProvider::FindTool(std::string_view name) const {
+std::shared_ptr<const ToolInfo> McpServerProvider::FindTool(std::string_view name) const {
   std::lock_guard lock(mu_);
-  for (const auto& info : tools_) {
-    if (info.name == name) return info;
+  for (const auto& info : *tools_) {
+    // Shares ownership of the whole list: no copy of the tool's schema per call.
+    if (info.name == name) return std::shared_ptr<const ToolInfo>(tools_, &info);
   }
-  return std::nullopt;
+  return nullptr;
 }
 
 Error McpServerProvider::Unavailable() const {
@@ -192,7 +193,7 @@ void McpServerProvider::SetTools(const std::vector<McpToolDefinition>& defs) {
   std::sort(tools.begin(), tools.end(),
             [](const ToolInfo& a, const ToolInfo& b) { return a.name < b.name; });
   std::lock_guard lock(mu_);
-  tools_ = std::move(tools);
+  tools_ = std::make_shared<const std::vector<ToolInfo>>(std::move(tools));
 }
 
 Result<std::shared_ptr<McpClient>> McpServerProvider::Connect() {

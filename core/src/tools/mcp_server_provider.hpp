@@ -83,7 +83,7 @@ class McpServerProvider final : public ToolProvider {
   // that window reaches Call and fails fast with kUnavailable naming the server.
   [[nodiscard]] std::string_view server() const override { return config_.name; }
   [[nodiscard]] std::vector<ToolInfo> ListTools() const override;
-  [[nodiscard]] std::optional<ToolInfo> FindTool(std::string_view name) const override;
+  [[nodiscard]] std::shared_ptr<const ToolInfo> FindTool(std::string_view name) const override;
   [[nodiscard]] Result<ToolCallResult> Call(std::string_view tool, const nlohmann::json& args,
                                             const CallContext& ctx) override;
 
@@ -111,7 +111,9 @@ class McpServerProvider final : public ToolProvider {
   McpServerState state_;              // guarded by mu_
   std::shared_ptr<McpClient> client_;  // set while ready; guarded by mu_
   std::shared_ptr<McpClient> connecting_;  // during Connect, so Stop can cut it short; guarded by mu_
-  std::vector<ToolInfo> tools_;        // guarded by mu_
+  // Replaced whole on refresh, never modified, so FindTool can hand out pointers into it that
+  // stay valid (each keeps its list alive) after a refresh.
+  std::shared_ptr<const std::vector<ToolInfo>> tools_ = std::make_shared<const std::vector<ToolInfo>>();  // guarded by mu_
   std::string last_error_;             // guarded by mu_
   int restarts_ = 0;                   // guarded by mu_
   int pid_ = 0;                        // guarded by mu_

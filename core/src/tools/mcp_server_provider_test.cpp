@@ -130,10 +130,19 @@ TEST(McpServerProvider, RefreshesItsToolsOnListChanged) {
   McpServerProvider provider(Config(), fake.Options());
   provider.Start();
   ASSERT_TRUE(provider.WaitForFirstAttempt(std::chrono::seconds(5)));
+  // What a call in flight holds: it must outlive the list it came from.
+  std::shared_ptr<const ToolInfo> before = provider.FindTool("fake.a");
+  ASSERT_NE(before, nullptr);
+  EXPECT_EQ(provider.FindTool("fake.b"), nullptr);
   fake.SetTools({"a", "b"});
   fake.server.Push(R"({"jsonrpc":"2.0","method":"notifications/tools/list_changed"})");
   EXPECT_TRUE(Eventually([&] { return provider.ListTools().size() == 2; }));
   EXPECT_THAT(Names(provider.ListTools()), ElementsAre("fake.a", "fake.b"));
+  EXPECT_EQ(before->name, "fake.a");
+  EXPECT_EQ(before->server, "fake");
+  ASSERT_NE(provider.FindTool("fake.b"), nullptr);
+  EXPECT_EQ(provider.FindTool("fake.b")->name, "fake.b");
+  EXPECT_NE(provider.FindTool("fake.a").get(), before.get());  // from the new list
 }
 
 TEST(McpServerProvider, RestartsACrashedServerAndFailsFastMeanwhile) {

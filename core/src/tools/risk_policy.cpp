@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <mutex>
 #include <system_error>
 
 #include "tools/glob.hpp"
@@ -253,6 +254,20 @@ bool PathInside(const fs::path& path, const fs::path& dir) {
 
 RiskPolicy::RiskPolicy(RiskPolicyConfig config) : config_(std::move(config)) {}
 
+RiskPolicy::NameFacts RiskPolicy::FactsOf(std::string_view name) const {
+  constexpr size_t kMaxMemoNames = 4096;
+  {
+    std::shared_lock lock(memo_mu_);
+    if (auto it = memo_.find(name); it != memo_.end()) return it->second;
+  }
+  NameFacts facts;
+  if (const DefaultRule* rule = MatchDefault(name)) facts.default_rule = static_cast<int>(rule - kDefaultRules);
+  facts.file_write = IsFileWrite(name);
+  std::unique_lock lock(memo_mu_);
+  if (memo_.size() < kMaxMemoNames) memo_.emplace(std::string(name), facts);
+  return facts;
+}
+
 std::optional<RiskPolicy::Rule> RiskPolicy::Configured(std::string_view name) const {
   std::optional<Rule> best;
   for (const auto& [pattern, tier] : config_.tiers) {
@@ -292,7 +307,8 @@ Assessment RiskPolicy::Judge(const ToolInfo& tool, const json* args) const {
       return a;
     }
   }
-  if (IsFileWrite(tool.name)) {
+  const NameFacts facts = FactsOf(tool.name);
+  if (facts.file_write) {
     a.tier = Tier::kHigh;
     const std::string scratch = config_.scratch_dir.string();
     if (args == nullptr) {
@@ -318,7 +334,7 @@ Assessment RiskPolicy::Judge(const ToolInfo& tool, const json* args) const {
     }
     return a;
   }
-  const DefaultRule* rule = MatchDefault(tool.name);
+  const DefaultRule* rule = facts.default_rule < 0 ? nullptr : &kDefaultRules[facts.default_rule];
   const Tier by_name = rule == nullptr ? Tier::kLow : rule->tier;
   const Tier declared = ParseTier(tool.risk_tier).value_or(Tier::kHigh);  // unknown words: be safe
   if (declared > by_name) {

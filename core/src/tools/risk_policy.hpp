@@ -24,9 +24,12 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <optional>
+#include <shared_mutex>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -86,7 +89,8 @@ struct Assessment {
 // Relative paths are never inside: what they resolve against is not known here.
 [[nodiscard]] bool PathInside(const std::filesystem::path& path, const std::filesystem::path& dir);
 
-// Immutable after construction, so any thread may call it.
+// Immutable after construction (but for a memo of per-name facts behind its own lock), so any
+// thread may call it.
 class RiskPolicy final {
  public:
   explicit RiskPolicy(RiskPolicyConfig config);
@@ -107,11 +111,26 @@ class RiskPolicy final {
     std::string pattern;
     Tier tier;
   };
+  // What the built-in rules say about a tool name, whatever the arguments.
+  struct NameFacts {
+    int default_rule = -1;  // index of the first matching built-in rule, -1 for none
+    bool file_write = false;
+  };
+  struct NameHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
   // The configured tier for `name`, with the glob that gave it.
   [[nodiscard]] std::optional<Rule> Configured(std::string_view name) const;
   [[nodiscard]] Assessment Judge(const ToolInfo& tool, const nlohmann::json* args) const;
+  // NameFacts of `name`, memoised: matching the ~50 built-in globs took most of a call's policy
+  // check (bench/tools). A pure function of the name, so the memo never changes a verdict.
+  [[nodiscard]] NameFacts FactsOf(std::string_view name) const;
 
   RiskPolicyConfig config_;
+  mutable std::shared_mutex memo_mu_;
+  // Bounded (kMaxMemoNames); names come from registered tools. GUARDED_BY(memo_mu_)
+  mutable std::unordered_map<std::string, NameFacts, NameHash, std::equal_to<>> memo_;
 };
 
 }  // namespace steward::tools

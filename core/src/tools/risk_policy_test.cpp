@@ -121,6 +121,24 @@ TEST(RiskPolicy, ADeclaredTierAboveTheDefaultWins) {
   EXPECT_EQ(policy.TierOf(Tool("x.y", "weird")), Tier::kHigh);
 }
 
+// The policy memoises what a name alone decides; asking again, or with other arguments or
+// another declared tier, must give what a fresh policy gives.
+TEST(RiskPolicy, AskingAgainGivesTheSameVerdictAsAFreshPolicy) {
+  const RiskPolicy policy({});
+  const char* names[] = {"email.send", "fs.delete_file", "web.fetch", "memory.search",
+                         "email.draft", "fs.write_file", "hn.top_stories", "bare"};
+  for (int round = 0; round < 2; ++round) {
+    for (const char* name : names) {
+      for (const char* declared : {"low", "medium", "high"}) {
+        const Assessment got = policy.Assess(Tool(name, declared), json{{"path", "/tmp/x"}}, "low");
+        const Assessment want = RiskPolicy({}).Assess(Tool(name, declared), json{{"path", "/tmp/x"}}, "low");
+        EXPECT_EQ(got.tier, want.tier) << name << " declared " << declared << " round " << round;
+        EXPECT_EQ(got.reason, want.reason) << name << " declared " << declared << " round " << round;
+      }
+    }
+  }
+}
+
 TEST(NeedsApproval, HighAlwaysMediumUnlessAllowedLowNever) {
   EXPECT_TRUE(NeedsApproval(Tier::kHigh, "low"));
   EXPECT_TRUE(NeedsApproval(Tier::kHigh, "medium"));
@@ -187,6 +205,16 @@ TEST_F(ScratchDir, WritesOutsideAreHighAndSayWhere) {
   EXPECT_TRUE(a.needs_approval);
   EXPECT_THAT(a.reason, HasSubstr("outside the scratch folder"));
   EXPECT_THAT(a.reason, HasSubstr(target));
+}
+
+TEST_F(ScratchDir, EachWriteIsJudgedByItsOwnPaths) {
+  // One policy, one tool name, alternating arguments: only the name's facts may be remembered.
+  const std::string inside = (scratch_ / "a.txt").string();
+  const std::string outside = (root_ / "outside" / "a.txt").string();
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(Write({{"path", inside}}).tier, Tier::kLow);
+    EXPECT_EQ(Write({{"path", outside}}).tier, Tier::kHigh);
+  }
 }
 
 TEST_F(ScratchDir, DotDotCannotEscape) {

@@ -11,7 +11,7 @@ namespace {
 using nlohmann::json;
 
 // The JSON Schema type name of a value; integral numbers are "integer".
-std::string TypeOf(const json& v) {
+std::string_view TypeOf(const json& v) {
   switch (v.type()) {
     case json::value_t::null: return "null";
     case json::value_t::boolean: return "boolean";
@@ -29,7 +29,7 @@ std::string TypeOf(const json& v) {
 }
 
 bool HasType(const json& v, std::string_view type) {
-  const std::string actual = TypeOf(v);
+  const std::string_view actual = TypeOf(v);
   if (type == actual) return true;
   return type == "number" && actual == "integer";
 }
@@ -43,9 +43,9 @@ std::string Preview(const json& v) {
 }
 
 std::string DescribeActual(const json& v) {
-  const std::string type = TypeOf(v);
-  if (type == "object" || type == "array") return type;
-  return type + " " + Preview(v);
+  const std::string_view type = TypeOf(v);
+  if (type == "object" || type == "array") return std::string(type);
+  return std::string(type) + " " + Preview(v);
 }
 
 // The expected types of a schema, for messages: "string", "string or null".
@@ -123,9 +123,9 @@ class Validator {
     if (auto it = schema.find("type"); it != schema.end()) {
       bool ok = false;
       if (it->is_string()) {
-        ok = HasType(value, it->get<std::string>());
+        ok = HasType(value, it->get_ref<const std::string&>());
       } else if (it->is_array()) {
-        for (const auto& t : *it) ok = ok || (t.is_string() && HasType(value, t.get<std::string>()));
+        for (const auto& t : *it) ok = ok || (t.is_string() && HasType(value, t.get_ref<const std::string&>()));
       } else {
         ok = true;
       }
@@ -243,7 +243,7 @@ class Validator {
     }
     if (auto it = schema.find("required"); it != schema.end() && it->is_array()) {
       for (const auto& name : *it) {
-        if (!name.is_string() || value.contains(name.get<std::string>())) continue;
+        if (!name.is_string() || value.contains(name.get_ref<const std::string&>())) continue;
         const std::string key = name.get<std::string>();
         std::string expected;
         if (properties != nullptr && properties->contains(key)) {
@@ -255,8 +255,12 @@ class Validator {
     const auto additional = schema.find("additionalProperties");
     for (const auto& [key, item] : value.items()) {
       if (Full()) return;
-      if (properties != nullptr && properties->contains(key)) {
-        Check((*properties)[key], item, Child(path, key));
+      const json* property = nullptr;
+      if (properties != nullptr) {
+        if (auto it = properties->find(key); it != properties->end()) property = &*it;
+      }
+      if (property != nullptr) {
+        Check(*property, item, Child(path, key));
       } else if (additional != schema.end()) {
         if (additional->is_boolean() && !additional->get<bool>()) {
           Add(Child(path, key), "not an accepted property; accepted: " + AcceptedNames(properties));

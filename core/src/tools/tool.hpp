@@ -3,6 +3,7 @@
 // hub is a client of): what it is called, what it accepts, and how a call is attributed.
 
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -34,8 +35,12 @@ struct ToolCallResult {
   // A result carrying one text block.
   static ToolCallResult Text(std::string text, nlohmann::json structured = nullptr,
                              bool is_error = false) {
+    // Built member by member: an initializer list copies every element into the tree.
+    nlohmann::json block(nlohmann::json::value_t::object);
+    block.emplace("type", "text");
+    block.emplace("text", std::move(text));
     ToolCallResult r;
-    r.content = nlohmann::json::array({{{"type", "text"}, {"text", std::move(text)}}});
+    r.content.push_back(std::move(block));
     r.structured = std::move(structured);
     r.is_error = is_error;
     return r;
@@ -59,8 +64,9 @@ struct CallContext {
   std::function<bool()> cancelled;
   // Run events (types "tool_call", "tool_result", "status", "approval_required",
   // "approval_resolved"); may be empty. Called on the thread
-  // that makes the tool call.
-  std::function<void(std::string_view type, const nlohmann::json& data)> emit;
+  // that makes the tool call. `data` by value so an event built for it is moved, not copied,
+  // into the run's queue.
+  std::function<void(std::string_view type, nlohmann::json data)> emit;
 };
 
 // A source of tools under one server name. Implementations must be safe to call from several
@@ -75,14 +81,15 @@ class ToolProvider {
   // The tools this provider offers, with namespaced names and server set.
   [[nodiscard]] virtual std::vector<ToolInfo> ListTools() const = 0;
 
-  // The tool named `name` (namespaced), if this provider offers it: what the registry asks on
-  // every call. The default scans ListTools(); providers whose listing copies or builds many
-  // tools override it so a call copies one ToolInfo, not all of them (bench/tools measures it).
-  [[nodiscard]] virtual std::optional<ToolInfo> FindTool(std::string_view name) const {
+  // The tool named `name` (namespaced), if this provider offers it, else null: what the registry
+  // asks on every call. Shared and read-only so a provider can hand out the ToolInfo it holds
+  // (schema included) without copying it per call. The default scans ListTools(); providers
+  // whose listing copies or builds many tools override it (bench/tools measures the difference).
+  [[nodiscard]] virtual std::shared_ptr<const ToolInfo> FindTool(std::string_view name) const {
     for (auto& info : ListTools()) {
-      if (info.name == name) return std::move(info);
+      if (info.name == name) return std::make_shared<const ToolInfo>(std::move(info));
     }
-    return std::nullopt;
+    return nullptr;
   }
 
   // Runs `tool` (unqualified, e.g. "search") with arguments already validated against its

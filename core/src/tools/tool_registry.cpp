@@ -2,7 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstdio>
+#include <cstdint>
 #include <exception>
 #include <mutex>
 #include <random>
@@ -35,9 +35,13 @@ std::string TruncateUtf8(std::string text, size_t max_bytes) {
 
 std::string NewCallId() {
   thread_local std::mt19937_64 rng{std::random_device{}()};
-  char buf[24];
-  std::snprintf(buf, sizeof buf, "call_%016llx", static_cast<unsigned long long>(rng()));
-  return buf;
+  // "call_" and 16 lower-case hex digits, formatted by hand: snprintf cost more than the rest
+  // of making the id.
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string id = "call_0000000000000000";
+  uint64_t bits = rng();
+  for (size_t i = id.size(); i > 5; --i, bits >>= 4) id[i - 1] = kHex[bits & 0xF];
+  return id;
 }
 
 // "1 match" / "12 matches" from a structured field name; good enough for English plurals.
@@ -60,17 +64,20 @@ std::string ContentText(const json& content) {
   std::string text;
   if (!content.is_array()) return text;
   for (const auto& block : content) {
-    if (block.is_object() && block.value("type", "") == "text" && block.contains("text") &&
-        block["text"].is_string()) {
+    if (!block.is_object() || block.value("type", "") != "text") continue;
+    if (const auto body = block.find("text"); body != block.end() && body->is_string()) {
       if (!text.empty()) text += "\n";
-      text += block["text"].get<std::string>();
+      text += body->get_ref<const std::string&>();
     }
   }
   return text;
 }
 
-void Emit(const CallContext& ctx, std::string_view type, const json& data) {
-  if (ctx.emit) ctx.emit(type, data);
+// An event's data object; built member by member because an initializer list copies each value.
+json EventData(const CallContext& ctx) {
+  json data(json::value_t::object);
+  data.emplace("run_id", ctx.run_id);
+  return data;
 }
 
 std::string JoinNames(const std::vector<std::string>& names) {
@@ -158,7 +165,7 @@ std::vector<ToolInfo> ToolRegistry::List(const CallContext& ctx) const {
 std::optional<ToolInfo> ToolRegistry::Find(std::string_view name) const {
   auto resolved = Resolve(name);
   if (!resolved.ok()) return std::nullopt;
-  return std::move(resolved->info);
+  return *resolved->info;
 }
 
 Result<ToolRegistry::Resolved> ToolRegistry::Resolve(std::string_view name) const {
@@ -181,7 +188,7 @@ Result<ToolRegistry::Resolved> ToolRegistry::Resolve(std::string_view name) cons
                          JoinNames(servers),
                      std::string(name));
   }
-  if (std::optional<ToolInfo> info = provider->FindTool(name)) return Resolved{provider, std::move(*info)};
+  if (std::shared_ptr<const ToolInfo> info = provider->FindTool(name)) return Resolved{provider, std::move(info)};
   std::vector<std::string> names;
   for (auto& info : provider->ListTools()) names.push_back(std::move(info.name));
   return MakeError(ErrorCode::kNotFound,
@@ -195,10 +202,17 @@ Result<ToolCallResult> ToolRegistry::Call(std::string_view name, const json& arg
   const auto started = std::chrono::steady_clock::now();
   const std::string tool(name);
   const std::string call_id = NewCallId();
-  const json arguments = args.is_null() ? json::object() : args;
+  static const json kNoArguments = json::object();
+  const json& arguments = args.is_null() ? kNoArguments : args;
   telemetry::ScopedSpan span = StartToolSpan(tool, call_id, arguments, ctx);
-  Emit(ctx, "tool_call",
-       {{"run_id", ctx.run_id}, {"call_id", call_id}, {"tool", tool}, {"arguments", arguments}});
+  // Events are built only for a caller that takes them (a run); each is moved to it.
+  if (ctx.emit) {
+    json data = EventData(ctx);
+    data.emplace("call_id", call_id);
+    data.emplace("tool", tool);
+    data.emplace("arguments", arguments);
+    ctx.emit("tool_call", std::move(data));
+  }
 
   // Metric labels: "unknown" until the name resolves (an agent may invent any number of names).
   std::string metric_tool = "unknown";
@@ -212,40 +226,50 @@ Result<ToolCallResult> ToolRegistry::Call(std::string_view name, const json& arg
     telemetry::metrics::ToolCall(metric_tool, server, result.ok() && !result->is_error,
                                  result.ok() ? (result->is_error ? "tool_error" : "") : Describe(result.error().code).name,
                                  ms / 1e3);
+    if (!ctx.emit) return result;
     const bool ok = result.ok() && !result->is_error;
     std::string summary = result.ok() ? SummarizeToolResult(*result)
                                       : TruncateUtf8(result.error().message, kSummaryChars);
-    json event = {{"run_id", ctx.run_id}, {"call_id", call_id}, {"tool", tool}, {"ok", ok},
-                  {"duration_ms", ms},    {"summary", summary}};
-    if (!result.ok()) event["error"] = Describe(result.error().code).name;
+    json event = EventData(ctx);
+    event.emplace("call_id", call_id);
+    event.emplace("tool", tool);
+    event.emplace("ok", ok);
+    event.emplace("duration_ms", ms);
+    event.emplace("summary", summary);
+    if (!result.ok()) event.emplace("error", Describe(result.error().code).name);
     if (ok) {
-      if (auto count = ResultCount(*result)) event["count"] = *count;
+      if (auto count = ResultCount(*result)) event.emplace("count", *count);
     }
-    Emit(ctx, "tool_result", event);
-    const std::string lead = activity.empty() ? "calling " + tool : activity;
-    Emit(ctx, "status",
-         {{"run_id", ctx.run_id}, {"text", lead + "… " + (ok ? summary : "failed: " + summary)}});
+    ctx.emit("tool_result", std::move(event));
+    std::string text = activity.empty() ? "calling " + tool : activity;
+    text += "… ";
+    if (!ok) text += "failed: ";
+    text += summary;
+    json status = EventData(ctx);
+    status.emplace("text", std::move(text));
+    ctx.emit("status", std::move(status));
     return result;
   };
 
   auto resolved = Resolve(name);
   if (!resolved.ok()) return finish(resolved.error());
-  activity = resolved->info.activity;
+  const ToolInfo& info = *resolved->info;
+  activity = info.activity;
   server = std::string(resolved->provider->server());
   metric_tool = tool;
-  span.Set("risk.level", resolved->info.risk_tier);
+  span.Set("risk.level", info.risk_tier);
   if (!GlobMatchAny(ctx.allowed_tools, tool)) {
     return finish(MakeError(ErrorCode::kPermissionDenied,
                             "tool \"" + tool + "\" is not allowed for this agent (allowed: " +
                                 JoinNames(ctx.allowed_tools) + ")",
                             tool));
   }
-  if (Status valid = ValidateAgainstSchema(resolved->info.input_schema, arguments); !valid.ok()) {
+  if (Status valid = ValidateAgainstSchema(info.input_schema, arguments); !valid.ok()) {
     return finish(MakeError(ErrorCode::kInvalidArgument, valid.error().message, tool));
   }
   // After validation, so only calls that could run are put to the owner.
   if (policy_ != nullptr) {
-    const Assessment assessment = policy_->Assess(resolved->info, arguments, ctx.risk_threshold);
+    const Assessment assessment = policy_->Assess(info, arguments, ctx.risk_threshold);
     span.Set("risk.level", TierName(assessment.tier)).Set("risk.needs_approval", assessment.needs_approval);
     if (assessment.needs_approval) {
       if (gate_ == nullptr) {
@@ -264,7 +288,7 @@ Result<ToolCallResult> ToolRegistry::Call(std::string_view name, const json& arg
                    ctx.run_id.empty() ? "-" : ctx.run_id);
     }
   }
-  const std::string unqualified = tool.substr(resolved->provider->server().size() + 1);
+  const std::string_view unqualified = std::string_view(tool).substr(resolved->provider->server().size() + 1);
   try {
     const auto active = span.Activate();  // the provider's own spans (memory queries) nest under the call
     return finish(resolved->provider->Call(unqualified, arguments, ctx));

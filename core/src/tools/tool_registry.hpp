@@ -64,7 +64,7 @@ class ToolRegistry final {
  private:
   struct Resolved {
     std::shared_ptr<ToolProvider> provider;
-    ToolInfo info;
+    std::shared_ptr<const ToolInfo> info;  // never null
   };
   [[nodiscard]] Result<Resolved> Resolve(std::string_view name) const;
 
