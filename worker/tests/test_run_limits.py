@@ -92,24 +92,24 @@ def test_a_run_within_its_limits_completes_in_a_process_of_its_own_with_its_span
     assert gone(pid)
 
 
-def test_going_over_the_memory_limit_ends_the_run_with_budget_exceeded(worker: WorkerProcess) -> None:
-    run_id, pid = start(worker, "allocate", {"memory_mb": 300})
+@pytest.mark.parametrize(
+    ("what", "limits", "named"),
+    [
+        ("allocate", {"memory_mb": 300}, ["300 MB", "limits.memory_mb"]),
+        ("spin", {"cpu_seconds": 1}, ["1 s of CPU time", "limits.cpu_seconds"]),
+    ],
+    ids=["memory", "cpu"],
+)
+def test_going_over_a_limit_ends_the_run_with_budget_exceeded_naming_it(
+    worker: WorkerProcess, what: str, limits: dict[str, Any], named: list[str]
+) -> None:
+    run_id, pid = start(worker, what, limits)
     assert pid != worker.pid
     error = final(worker, run_id)
     assert error["type"] == "error"
     assert error["code"] == "budget_exceeded"
-    assert "300 MB" in error["message"]
-    assert "limits.memory_mb" in error["message"]
-    assert gone(pid)
-
-
-def test_going_over_the_cpu_limit_ends_the_run_with_budget_exceeded(worker: WorkerProcess) -> None:
-    run_id, pid = start(worker, "spin", {"cpu_seconds": 1})
-    assert pid != worker.pid
-    error = final(worker, run_id)
-    assert error["type"] == "error"
-    assert error["code"] == "budget_exceeded"
-    assert "1 s of CPU time" in error["message"]
+    for words in named:
+        assert words in error["message"]
     assert gone(pid)
 
 
