@@ -5,10 +5,10 @@
 
 #include <iostream>
 #include <memory>
-#include <vector>
+#include <optional>
 
 #include "app/approvals_command.hpp"
-#include "models/detail/sse_parser.hpp"
+#include "app/sse_client.hpp"
 
 namespace steward::app {
 
@@ -19,14 +19,9 @@ using HeaderList = std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)>;
 
 struct StreamState {
   const ChatClientOptions* options = nullptr;
-  models::detail::SseParser parser;
-  std::vector<models::detail::SseEvent> events;
   ChatTurnOutcome outcome;
   std::optional<Error> failure;
-  std::string non_sse_body;  // an error answered as JSON instead of a stream
-  bool is_sse = false;
   bool at_line_start = true;
-  long status = 0;
 };
 
 void EnsureNewline(StreamState& s) {
@@ -94,79 +89,18 @@ void Render(StreamState& s, const models::detail::SseEvent& ev) {
   }
 }
 
-size_t OnBody(char* ptr, size_t size, size_t nmemb, void* user) {
-  auto& s = *static_cast<StreamState*>(user);
-  const size_t n = size * nmemb;
-  if (!s.is_sse) {
-    s.non_sse_body.append(ptr, n);
-    return n;
-  }
-  s.events.clear();
-  if (!s.parser.Feed(std::string_view(ptr, n), s.events)) return 0;
-  for (const auto& ev : s.events) Render(s, ev);
-  return n;
-}
-
-size_t OnHeader(char* ptr, size_t size, size_t nmemb, void* user) {
-  auto& s = *static_cast<StreamState*>(user);
-  std::string line(ptr, size * nmemb);
-  for (auto& c : line) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  if (line.rfind("content-type:", 0) == 0 && line.find("text/event-stream") != std::string::npos) s.is_sse = true;
-  return size * nmemb;
-}
-
-Error ServerError(long status, const std::string& body, const std::string& url) {
-  nlohmann::json j = nlohmann::json::parse(body, nullptr, false);
-  std::string message = "HTTP " + std::to_string(status) + " from " + url;
-  std::string context;
-  if (!j.is_discarded() && j.contains("error") && j["error"].is_object()) {
-    message = j["error"].value("message", message);
-    context = j["error"].value("context", std::string());
-  }
-  ErrorCode code = ErrorCode::kUnavailable;
-  if (status == 400) code = ErrorCode::kInvalidArgument;
-  if (status == 401) code = ErrorCode::kUnauthenticated;
-  if (status == 403) code = ErrorCode::kPermissionDenied;
-  if (status == 404) code = ErrorCode::kNotFound;
-  return MakeError(code, message, context);
-}
-
 }  // namespace
 
 Result<ChatTurnOutcome> SendChat(const ChatClientOptions& options, const std::string& message) {
-  CurlPtr curl(curl_easy_init(), curl_easy_cleanup);
-  if (!curl) return MakeError(ErrorCode::kInternal, "curl_easy_init failed");
   nlohmann::json body = {{"message", message}, {"source", "cli"}};
   if (!options.agent.empty()) body["agent"] = options.agent;
   if (!options.session_id.empty()) body["session_id"] = options.session_id;
-  const std::string payload = body.dump();
-  const std::string url = options.base_url + "/api/chat";
-  const std::string auth = "Authorization: Bearer " + options.token;
-  HeaderList headers(curl_slist_append(nullptr, "Content-Type: application/json"), curl_slist_free_all);
-  headers.reset(curl_slist_append(headers.release(), "Accept: text/event-stream"));
-  headers.reset(curl_slist_append(headers.release(), auth.c_str()));
-
   StreamState state;
   state.options = &options;
-  curl_easy_setopt(curl.get(), CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl.get(), CURLOPT_HTTPHEADER, headers.get());
-  curl_easy_setopt(curl.get(), CURLOPT_POSTFIELDS, payload.c_str());
-  curl_easy_setopt(curl.get(), CURLOPT_POSTFIELDSIZE, static_cast<long>(payload.size()));
-  curl_easy_setopt(curl.get(), CURLOPT_WRITEFUNCTION, OnBody);
-  curl_easy_setopt(curl.get(), CURLOPT_WRITEDATA, &state);
-  curl_easy_setopt(curl.get(), CURLOPT_HEADERFUNCTION, OnHeader);
-  curl_easy_setopt(curl.get(), CURLOPT_HEADERDATA, &state);
-  curl_easy_setopt(curl.get(), CURLOPT_CONNECTTIMEOUT_MS, 5000L);
-  curl_easy_setopt(curl.get(), CURLOPT_TCP_NODELAY, 1L);
-  curl_easy_setopt(curl.get(), CURLOPT_NOSIGNAL, 1L);
-  const CURLcode rc = curl_easy_perform(curl.get());
-  curl_easy_getinfo(curl.get(), CURLINFO_RESPONSE_CODE, &state.status);
-  if (rc != CURLE_OK) {
-    return MakeError(ErrorCode::kUnavailable, std::string("cannot reach Steward at ") + options.base_url + ": " +
-                                                  curl_easy_strerror(rc));
-  }
-  if (!state.is_sse) return ServerError(state.status, state.non_sse_body, url);
-  if (auto last = state.parser.Finish()) Render(state, *last);
+  auto response = PostForEvents({options.base_url, "/api/chat", options.token, body.dump()},
+                                [&](const models::detail::SseEvent& ev) { Render(state, ev); });
+  if (!response.ok()) return response.error();
+  if (!response->streamed) return ErrorFromAnswer(response->status, response->body, options.base_url + "/api/chat");
   if (state.failure) return *state.failure;
   if (state.outcome.done.is_null()) {
     return MakeError(ErrorCode::kUnavailable, "the stream ended before the answer was complete");
@@ -196,7 +130,7 @@ Result<nlohmann::json> GetJson(const std::string& base_url, const std::string& t
   }
   long status = 0;
   curl_easy_getinfo(curl.get(), CURLINFO_RESPONSE_CODE, &status);
-  if (status != 200) return ServerError(status, body, url);
+  if (status != 200) return ErrorFromAnswer(status, body, url);
   nlohmann::json j = nlohmann::json::parse(body, nullptr, false);
   if (j.is_discarded()) return MakeError(ErrorCode::kUnavailable, "the server sent invalid JSON", url);
   return j;

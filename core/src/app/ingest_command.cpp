@@ -3,21 +3,16 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
-
 #include <filesystem>
-#include <memory>
 #include <optional>
 
-#include "models/detail/sse_parser.hpp"
+#include "app/sse_client.hpp"
 
 namespace steward::app {
 
 namespace {
 
 namespace fs = std::filesystem;
-using CurlPtr = std::unique_ptr<CURL, decltype(&curl_easy_cleanup)>;
-using HeaderList = std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)>;
 
 constexpr int kBarWidth = 20;
 
@@ -26,13 +21,9 @@ struct StreamState {
   bool tty = false;
   int columns = 80;
   std::string cwd;
-  models::detail::SseParser parser;
-  std::vector<models::detail::SseEvent> events;
   IngestCommandOutcome outcome;
   bool done = false;
   std::optional<Error> failure;
-  std::string non_sse_body;
-  bool is_sse = false;
   bool bar_shown = false;
   int last_done = 0, last_total = 0;
   std::string last_path;
@@ -135,42 +126,6 @@ void Render(StreamState& s, const models::detail::SseEvent& ev) {
   }
 }
 
-size_t OnBody(char* ptr, size_t size, size_t nmemb, void* user) {
-  auto& s = *static_cast<StreamState*>(user);
-  const size_t n = size * nmemb;
-  if (!s.is_sse) {
-    s.non_sse_body.append(ptr, n);
-    return n;
-  }
-  s.events.clear();
-  if (!s.parser.Feed(std::string_view(ptr, n), s.events)) return 0;
-  for (const auto& ev : s.events) Render(s, ev);
-  return n;
-}
-
-size_t OnHeader(char* ptr, size_t size, size_t nmemb, void* user) {
-  auto& s = *static_cast<StreamState*>(user);
-  std::string line(ptr, size * nmemb);
-  for (auto& c : line) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  if (line.rfind("content-type:", 0) == 0 && line.find("text/event-stream") != std::string::npos) s.is_sse = true;
-  return size * nmemb;
-}
-
-Error ServerError(long status, const std::string& body, const std::string& url) {
-  const nlohmann::json j = nlohmann::json::parse(body, nullptr, false);
-  std::string message = "HTTP " + std::to_string(status) + " from " + url;
-  std::string context;
-  if (!j.is_discarded() && j.contains("error") && j["error"].is_object()) {
-    message = j["error"].value("message", message);
-    context = j["error"].value("context", std::string());
-  }
-  ErrorCode code = ErrorCode::kUnavailable;
-  if (status == 400) code = ErrorCode::kInvalidArgument;
-  if (status == 401) code = ErrorCode::kUnauthenticated;
-  if (status == 403) code = ErrorCode::kPermissionDenied;
-  return MakeError(code, message, context);
-}
-
 }  // namespace
 
 Result<IngestCommandOutcome> RunIngest(const IngestCommandOptions& options) {
@@ -191,36 +146,11 @@ Result<IngestCommandOutcome> RunIngest(const IngestCommandOptions& options) {
   }
   if (!options.include.empty()) body["include"] = options.include;
   if (!options.exclude.empty()) body["exclude"] = options.exclude;
-  const std::string payload = body.dump();
-
-  CurlPtr curl(curl_easy_init(), curl_easy_cleanup);
-  if (!curl) return MakeError(ErrorCode::kInternal, "curl_easy_init failed");
-  const std::string url = options.base_url + "/api/ingest";
-  const std::string auth = "Authorization: Bearer " + options.token;
-  HeaderList headers(curl_slist_append(nullptr, "Content-Type: application/json"), curl_slist_free_all);
-  headers.reset(curl_slist_append(headers.release(), "Accept: text/event-stream"));
-  headers.reset(curl_slist_append(headers.release(), auth.c_str()));
-  curl_easy_setopt(curl.get(), CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl.get(), CURLOPT_HTTPHEADER, headers.get());
-  curl_easy_setopt(curl.get(), CURLOPT_POSTFIELDS, payload.c_str());
-  curl_easy_setopt(curl.get(), CURLOPT_POSTFIELDSIZE, static_cast<long>(payload.size()));
-  curl_easy_setopt(curl.get(), CURLOPT_WRITEFUNCTION, OnBody);
-  curl_easy_setopt(curl.get(), CURLOPT_WRITEDATA, &state);
-  curl_easy_setopt(curl.get(), CURLOPT_HEADERFUNCTION, OnHeader);
-  curl_easy_setopt(curl.get(), CURLOPT_HEADERDATA, &state);
-  curl_easy_setopt(curl.get(), CURLOPT_CONNECTTIMEOUT_MS, 5000L);
-  curl_easy_setopt(curl.get(), CURLOPT_TCP_NODELAY, 1L);
-  curl_easy_setopt(curl.get(), CURLOPT_NOSIGNAL, 1L);
-  const CURLcode rc = curl_easy_perform(curl.get());
-  long status = 0;
-  curl_easy_getinfo(curl.get(), CURLINFO_RESPONSE_CODE, &status);
+  auto response = PostForEvents({options.base_url, "/api/ingest", options.token, body.dump()},
+                                [&](const models::detail::SseEvent& ev) { Render(state, ev); });
   ClearBar(state);
-  if (rc != CURLE_OK) {
-    return MakeError(ErrorCode::kUnavailable,
-                     "cannot reach Steward at " + options.base_url + ": " + curl_easy_strerror(rc));
-  }
-  if (!state.is_sse) return ServerError(status, state.non_sse_body, url);
-  if (auto last = state.parser.Finish()) Render(state, *last);
+  if (!response.ok()) return response.error();
+  if (!response->streamed) return ErrorFromAnswer(response->status, response->body, options.base_url + "/api/ingest");
   if (state.failure) return *state.failure;
   if (!state.done) return MakeError(ErrorCode::kUnavailable, "the stream ended before the ingest finished");
   return state.outcome;

@@ -10,7 +10,7 @@
 
 #include "app/approvals_command.hpp"
 #include "app/chat_client.hpp"
-#include "models/detail/sse_parser.hpp"
+#include "app/sse_client.hpp"
 
 namespace steward::app {
 
@@ -18,16 +18,10 @@ namespace {
 
 using Json = nlohmann::json;
 using CurlPtr = std::unique_ptr<CURL, decltype(&curl_easy_cleanup)>;
-using HeaderList = std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)>;
 
 struct StreamState {
   const RunWorkflowOptions* options = nullptr;
-  std::ostream* out = nullptr;
   std::ostream* err = nullptr;
-  models::detail::SseParser parser;
-  std::vector<models::detail::SseEvent> events;
-  std::string body;  // a JSON answer instead of a stream (an error)
-  bool is_sse = false;
   bool at_line_start = true;
   Json done;
   Json failure;
@@ -81,27 +75,6 @@ void Render(StreamState& s, const models::detail::SseEvent& ev) {
   }
 }
 
-size_t OnBody(char* ptr, size_t size, size_t nmemb, void* user) {
-  auto& s = *static_cast<StreamState*>(user);
-  const size_t n = size * nmemb;
-  if (!s.is_sse) {
-    s.body.append(ptr, n);
-    return n;
-  }
-  s.events.clear();
-  if (!s.parser.Feed(std::string_view(ptr, n), s.events)) return 0;
-  for (const auto& ev : s.events) Render(s, ev);
-  return n;
-}
-
-size_t OnHeader(char* ptr, size_t size, size_t nmemb, void* user) {
-  auto& s = *static_cast<StreamState*>(user);
-  std::string line(ptr, size * nmemb);
-  for (auto& c : line) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  if (line.rfind("content-type:", 0) == 0 && line.find("text/event-stream") != std::string::npos) s.is_sse = true;
-  return size * nmemb;
-}
-
 std::string OutputText(const Json& output) {
   if (output.is_string()) return output.get<std::string>();
   if (output.is_object() && output.contains("text") && output["text"].is_string() && output.size() <= 2) {
@@ -150,54 +123,30 @@ int RunWorkflowCommand(const RunWorkflowOptions& options, std::ostream& out, std
     err << "error: " << inputs.error().ToString() << "\n";
     return 2;
   }
-  CurlPtr curl(curl_easy_init(), curl_easy_cleanup);
   const Json body = {{"inputs", *inputs}, {"stream", !options.detach}, {"trigger", "cli"}};
-  const std::string payload = body.dump();
+  CurlPtr curl(curl_easy_init(), curl_easy_cleanup);
   char* escaped = curl_easy_escape(curl.get(), options.workflow.c_str(), static_cast<int>(options.workflow.size()));
-  const std::string url = options.base_url + "/api/workflows/" + escaped + "/runs";
+  const std::string path = std::string("/api/workflows/") + escaped + "/runs";
   curl_free(escaped);
-  const std::string auth = "Authorization: Bearer " + options.token;
-  HeaderList headers(curl_slist_append(nullptr, "Content-Type: application/json"), curl_slist_free_all);
-  headers.reset(curl_slist_append(headers.release(), "Accept: text/event-stream"));
-  headers.reset(curl_slist_append(headers.release(), auth.c_str()));
   StreamState state;
   state.options = &options;
-  state.out = &out;
   state.err = &err;
-  curl_easy_setopt(curl.get(), CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl.get(), CURLOPT_HTTPHEADER, headers.get());
-  curl_easy_setopt(curl.get(), CURLOPT_POSTFIELDS, payload.c_str());
-  curl_easy_setopt(curl.get(), CURLOPT_POSTFIELDSIZE, static_cast<long>(payload.size()));
-  curl_easy_setopt(curl.get(), CURLOPT_WRITEFUNCTION, OnBody);
-  curl_easy_setopt(curl.get(), CURLOPT_WRITEDATA, &state);
-  curl_easy_setopt(curl.get(), CURLOPT_HEADERFUNCTION, OnHeader);
-  curl_easy_setopt(curl.get(), CURLOPT_HEADERDATA, &state);
-  curl_easy_setopt(curl.get(), CURLOPT_CONNECTTIMEOUT_MS, 5000L);
-  curl_easy_setopt(curl.get(), CURLOPT_TCP_NODELAY, 1L);
-  curl_easy_setopt(curl.get(), CURLOPT_NOSIGNAL, 1L);
-  const CURLcode rc = curl_easy_perform(curl.get());
-  long status = 0;
-  curl_easy_getinfo(curl.get(), CURLINFO_RESPONSE_CODE, &status);
-  if (rc != CURLE_OK) {
-    err << "error: cannot reach Steward at " << options.base_url << ": " << curl_easy_strerror(rc) << "\n";
+  auto response = PostForEvents({options.base_url, path, options.token, body.dump()},
+                                [&](const models::detail::SseEvent& ev) { Render(state, ev); });
+  if (!response.ok()) {
+    err << "error: " << response.error().ToString() << "\n";
     return 1;
   }
-  if (!state.is_sse) {
-    Json answer = Json::parse(state.body, nullptr, false);
+  if (!response->streamed) {
+    const long status = response->status;
+    Json answer = Json::parse(response->body, nullptr, false);
     if (status == 202 && answer.is_object()) {
       out << answer.value("run_id", "") << "\n";
       return 0;
     }
-    std::string message = "HTTP " + std::to_string(status);
-    if (answer.is_object() && answer.contains("error") && answer["error"].is_object()) {
-      const Json& e = answer["error"];
-      message = e.value("message", message);
-      if (!e.value("context", std::string()).empty()) message = e.value("context", std::string()) + ": " + message;
-    }
-    err << "error: " << message << "\n";
+    err << "error: " << ErrorFromAnswer(status, response->body, "").ToString() << "\n";
     return status == 400 || status == 404 ? 2 : 1;
   }
-  if (auto last = state.parser.Finish()) Render(state, *last);
   if (!state.done.is_null()) {
     out << OutputText(state.done.value("output", Json(nullptr))) << "\n";
     if (!options.quiet) {
