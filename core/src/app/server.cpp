@@ -299,15 +299,19 @@ Status StartWorkersAndChat(Server::Parts& p) {
   if (!pool.ok()) return pool.error();
   p.workers = std::move(*pool);
   p.embed_pool.store(p.workers.get(), std::memory_order_release);
+  STEWARD_RETURN_IF_ERROR(StartWorkflowEngine(p));
 
   engine::ChatServiceOptions chat;
   for (const auto& [name, agent] : config.agents) chat.agents[name] = agent;
   chat.default_agent = config.default_agent;
   chat.core_base_url = p.url;
   chat.tools = p.tools.get();
+  // The engine's owner id and lease: its lease thread renews chat runs too, and ends those a dead
+  // process left.
+  chat.run_owner = p.workflows->options().owner_id;
+  chat.run_lease = p.workflows->options().lease;
   p.chat = std::make_unique<engine::ChatService>(*p.db, *p.workers, *p.runs, std::move(chat));
   p.api.chat = p.chat.get();
-  STEWARD_RETURN_IF_ERROR(StartWorkflowEngine(p));
   return Status::Ok();
 }
 

@@ -114,10 +114,13 @@ Result<std::shared_ptr<LiveRun>> ChatService::Start(const ChatTurnRequest& reque
       tx.exec_params("UPDATE chat_session SET metadata = jsonb_build_object('source', $2::text) WHERE id = $1::uuid",
                      session_id, request.source);
     }
+    // Owned and leased from its first commit, so no moment leaves it running without an owner.
     tx.exec_params(
-        "INSERT INTO run (id, kind, agent, runner, session_id, status, trace_id) "
-        "VALUES ($1::uuid, 'chat', $2, $3, $4::uuid, 'running', $5)",
-        identity.run_id, agent.name, agent.runner, session_id, identity.trace_id);
+        "INSERT INTO run (id, kind, agent, runner, session_id, status, trace_id, owner, lease_until) "
+        "VALUES ($1::uuid, 'chat', $2, $3, $4::uuid, 'running', $5, NULLIF($6, ''), "
+        "CASE WHEN $6 = '' THEN NULL ELSE now() + $7::interval END)",
+        identity.run_id, agent.name, agent.runner, session_id, identity.trace_id, options_.run_owner,
+        std::to_string(options_.run_lease.count()) + " milliseconds");
     InsertToolSnapshot(tx, identity.run_id, snapshot);
     return memory::SessionStore::AppendMessage(tx, session_id, "user", request.message,
                                                {{"run_id", identity.run_id}, {"source", request.source}});
@@ -198,9 +201,11 @@ void ChatService::Finish(const std::shared_ptr<LiveRun>& run, const std::string&
     const int64_t id =
         memory::SessionStore::AppendMessage(tx, run->identity().session_id, "assistant", output, metadata);
     if (gap) gap_id = tools::InsertToolGapReport(tx, run->id(), run->identity().session_id, *gap);
+    // Not fenced by the lease, unlike a workflow step: a turn ends once, and should its run have
+    // been ended as interrupted while this process stalled past its lease, this is the truer end.
     tx.exec_params(
-        "UPDATE run SET status = 'succeeded', confidence = $2, stats = $3::jsonb, finished_at = now() "
-        "WHERE id = $1::uuid",
+        "UPDATE run SET status = 'succeeded', error = NULL, confidence = $2, stats = $3::jsonb, finished_at = now(), "
+        "owner = NULL, lease_until = NULL WHERE id = $1::uuid",
         run->id(), confidence.score, run_stats.dump());
     return id;
   });
@@ -252,8 +257,8 @@ void ChatService::Fail(const std::shared_ptr<LiveRun>& run, const std::string& r
   run_stats["cost_usd"] = static_cast<double>(counters.cost_nano_usd.load()) / 1e9;
   auto updated = db_.Transact([&](pqxx::work& tx) {
     tx.exec_params(
-        "UPDATE run SET status = $2, error = $3::jsonb, stats = stats || $4::jsonb, finished_at = now() "
-        "WHERE id = $1::uuid",
+        "UPDATE run SET status = $2, error = $3::jsonb, stats = stats || $4::jsonb, finished_at = now(), "
+        "owner = NULL, lease_until = NULL WHERE id = $1::uuid",
         run->id(), status, nlohmann::json({{"code", code}, {"message", message}}).dump(), run_stats.dump());
     return true;
   });

@@ -4,6 +4,7 @@
 // whose model is an agent, and by the CLI (through those).
 
 #include <atomic>
+#include <chrono>
 #include <map>
 #include <memory>
 #include <string>
@@ -36,6 +37,12 @@ struct ChatServiceOptions {
   std::string core_base_url;  // what workers use to reach /v1 and /mcp
   tools::ToolRegistry* tools = nullptr;  // whose tools each run's snapshot records; null: none
   int history_limit = 50;     // messages of a session the agent sees
+  // This process's run owner id and lease (the workflow engine's: its RunLease thread renews the
+  // lease of every running run the owner has, chat runs included). A chat run left running by a
+  // dead process is ended by FailInterruptedChatRuns once its lease expires. Empty: chat runs
+  // are inserted without an owner.
+  std::string run_owner;
+  std::chrono::milliseconds run_lease{15000};
 };
 
 // Thread-safe.

@@ -1,7 +1,7 @@
 #pragma once
-// The background thread that keeps this process's claim on the workflow runs it drives (renews
-// their leases every lease/3) and periodically adopts runs whose lease expired (their process
-// died): the engine's half of "several `steward serve` may share one database".
+// The background thread that keeps this process's claim on the runs it drives (renews the leases
+// of its workflow and chat runs every lease/3) and periodically adopts runs whose lease expired
+// (their process died): the engine's half of "several `steward serve` may share one database".
 
 #include <chrono>
 #include <condition_variable>

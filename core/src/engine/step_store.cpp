@@ -265,7 +265,9 @@ Result<int> StepStore::RenewLeases() {
 
 Status StepStore::ReleaseAll() {
   return db_.Transact([&](pqxx::work& tx) {
-    tx.exec_params("UPDATE run SET lease_until = now() WHERE owner = $1 AND status = 'running'", owner_);
+    // Workflow runs only: a chat run cannot be resumed, and the shutdown records its own end.
+    tx.exec_params("UPDATE run SET lease_until = now() WHERE owner = $1 AND status = 'running' AND kind = 'workflow'",
+                   owner_);
   });
 }
 

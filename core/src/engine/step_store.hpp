@@ -111,11 +111,12 @@ class StepStore final {
   // workflows this process does not know are left for one that does.
   [[nodiscard]] Result<std::vector<std::string>> AdoptExpired(int limit, const std::vector<std::string>& workflows);
 
-  // Extends the lease of every running run this process owns. Returns how many.
+  // Extends the lease of every running run this process owns, of any kind (its chat runs too:
+  // ChatService inserts them with this owner). Returns how many.
   [[nodiscard]] Result<int> RenewLeases();
 
-  // Sets the lease of every run this process owns to now, so another process (or this one after
-  // a restart) adopts them at once. For a graceful shutdown.
+  // Sets the lease of every workflow run this process owns to now, so another process (or this
+  // one after a restart) adopts them at once. For a graceful shutdown.
   [[nodiscard]] Status ReleaseAll();
 
   // Gives up this process's claim on one run (its lease ends now) so that it is adopted again;

@@ -8,9 +8,11 @@
 
 #include <spdlog/spdlog.h>
 
+#include "engine/interrupted_chat_runs.hpp"
 #include "engine/run_lease.hpp"
 #include "engine/step_executor.hpp"
 #include "engine/template.hpp"
+#include "telemetry/instruments.hpp"
 #include "telemetry/tracer.hpp"
 #include "tools/approval_store.hpp"
 
@@ -771,6 +773,15 @@ void WorkflowEngine::AdoptExpired() {
   {
     std::lock_guard lock(mu_);
     if (stopping_) return;
+  }
+  // Chat turns cannot be resumed: those of dead processes are ended, each by one process.
+  if (auto ended = FailInterruptedChatRuns(db_, options_.owner_id, kAdoptBatch); !ended.ok()) {
+    spdlog::warn("run leases: could not look for interrupted chat runs: {}", ended.error().ToString());
+  } else {
+    for (const std::string& id : *ended) {
+      telemetry::metrics::Error("run", "interrupted");
+      spdlog::info("chat run {}: its core stopped during the turn; recorded failed (interrupted)", id);
+    }
   }
   std::vector<std::string> names;
   for (const auto& [name, _] : options_.workflows) names.push_back(name);

@@ -97,7 +97,9 @@ class WorkflowEngine final {
   WorkflowEngine(const WorkflowEngine&) = delete;
   WorkflowEngine& operator=(const WorkflowEngine&) = delete;
 
-  // Adopts runs left by dead processes and starts the lease thread (renewal + adoption).
+  // Adopts runs left by dead processes and starts the lease thread (renewal + adoption). Chat
+  // runs they left cannot resume and are ended instead (interrupted_chat_runs.hpp), here and on
+  // each adoption pass.
   [[nodiscard]] Status Start();
 
   // Validates `request.inputs` against the workflow's declared inputs (unknown names and missing

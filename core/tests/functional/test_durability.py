@@ -2,7 +2,8 @@
 
 One server (on the test PostgreSQL) goes through the crash once, in the `crash` fixture: several
 finished conversations, then a SIGKILL while an answer is streaming, then a restart on the same
-home and database. The tests check different consequences of that one crash.
+home and database. The tests check different consequences of that one crash. Its run leases are
+short (STEWARD_WORKFLOW_LEASE_MS), so the turn the kill cut short is seen to end soon after.
 """
 
 from __future__ import annotations
@@ -28,6 +29,12 @@ CONVERSATIONS = {  # name -> (agent, turns)
     "remembered": ("researcher", ["Remember: the boat is called Marigold", "What can you do?", "thanks"]),
     "scripted": ("slowpoke", ["hello there"]),
     "boiler": ("plain", ["The boiler code is 4417"]),
+}
+# Run leases of the crash fixture's server: renewed every ~0.5 s, adopted (or ended) 0.5 s apart.
+SHORT_LEASES = {"STEWARD_WORKFLOW_LEASE_MS": "1500", "STEWARD_WORKFLOW_ADOPT_MS": "500"}
+INTERRUPTED = {
+    "code": "interrupted",
+    "message": "the core stopped while this turn was running; send the message again to retry",
 }
 
 
@@ -74,12 +81,13 @@ class Crash:
     before: dict[str, list[tuple[Any, ...]]]  # messages as the API showed them before the kill
     streaming_session: str  # the session whose answer was streaming when the core was killed
     streaming_run: str
+    streaming_run_row: dict[str, Any]  # its run row (status, owner, leased) just before the kill
     workers: list[int]  # the killed core's workers
 
 
 @pytest.fixture(scope="module")
 def crash(module_launcher: Launcher) -> Crash:
-    server = module_launcher.launch(standard_spec(pool_size=1))
+    server = module_launcher.launch(standard_spec(pool_size=1), extra_env=SHORT_LEASES)
     sessions = {name: converse(server, turns, agent) for name, (agent, turns) in CONVERSATIONS.items()}
     before = {name: snapshot(server, sid) for name, sid in sessions.items()}
     # slowpoke's "very slow" answer takes ~10 s: 40 chunks 250 ms apart. Kill after three.
@@ -93,9 +101,13 @@ def crash(module_launcher: Launcher) -> Crash:
             if sum(1 for name, _ in seen if name == "token") >= 3:
                 break
         [session] = events_of(seen, "session")
+        [row] = server.query(
+            "SELECT status, owner, lease_until > now() AS leased FROM run "
+            f"WHERE id = '{session['run_id']}'"
+        )
         workers = kill_and_wait_for_workers(server)
     server.restart()
-    return Crash(server, sessions, before, session["session_id"], session["run_id"], workers)
+    return Crash(server, sessions, before, session["session_id"], session["run_id"], row, workers)
 
 
 def test_finished_conversations_were_whole_before_the_kill(crash: Crash) -> None:
@@ -134,6 +146,32 @@ def test_kill_while_answer_streams_keeps_user_message_and_no_partial_answer(cras
     assert all(r == {"role": "assistant", "content": SLOW_TEXT} for r in rows[1:]), rows
     [run] = crash.server.query(f"SELECT status FROM run WHERE id = '{crash.streaming_run}'")
     assert run["status"] != "succeeded" or len(rows) == 2
+
+
+def test_turn_cut_by_the_kill_is_recorded_failed_interrupted_after_restart(crash: Crash) -> None:
+    # While it streamed, the run was owned by the core, with a lease that core kept renewing.
+    assert crash.streaming_run_row["status"] == "running"
+    assert crash.streaming_run_row["owner"]
+    assert crash.streaming_run_row["leased"] is True
+
+    def ended() -> dict[str, Any] | None:
+        response = crash.server.api("GET", f"/api/runs/{crash.streaming_run}")
+        assert response.status_code == 200, response.text
+        run: dict[str, Any] = response.json()
+        return None if run["status"] == "running" else run
+
+    # The lease (1.5 s) ran out while the core was down; the restarted core ends the run on its
+    # next pass (every 0.5 s).
+    run = wait_for(ended, timeout=20, what=f"run {crash.streaming_run} to end after the restart", interval=0.2)
+
+    assert run["kind"] == "chat"
+    assert run["status"] == "failed"
+    assert run["error"] == INTERRUPTED
+    assert run["finished_at"]
+    [row] = crash.server.query(f"SELECT owner, lease_until FROM run WHERE id = '{crash.streaming_run}'")
+    assert row == {"owner": None, "lease_until": None}
+    # The user's message is kept, to be sent again; no answer was stored.
+    assert [m["role"] for m in crash.server.messages(crash.streaming_session)] == ["user"]
 
 
 def test_restarted_server_continues_an_old_conversation_with_its_history(crash: Crash) -> None:
