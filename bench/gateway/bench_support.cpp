@@ -32,17 +32,24 @@ namespace {
 constexpr int kMaxTracedFd = 4096;
 thread_local int64_t t_last_sleep_return_ns = 0;
 std::array<std::atomic<SendLog*>, kMaxTracedFd> g_logs{};
+std::array<std::atomic<int64_t>, kMaxTracedFd> g_received{};  // traced descriptors only
 
 SendLog* LogFor(int fd) {
   if (fd < 0 || fd >= kMaxTracedFd) return nullptr;
   return g_logs[static_cast<size_t>(fd)].load(std::memory_order_acquire);
 }
 
+int64_t ReceivedAt(int fd) { return g_received[static_cast<size_t>(fd)].load(std::memory_order_relaxed); }
+
+void NoteReceived(int fd) {
+  if (LogFor(fd) != nullptr) g_received[static_cast<size_t>(fd)].store(NowNs(), std::memory_order_relaxed);
+}
+
 template <class Fn>
 Fn Real(const char* name) {
   void* sym = dlsym(RTLD_NEXT, name);
   if (!sym) {
-    std::fprintf(stderr, "gateway_bench: cannot find libc's %s: %s\n", name, dlerror());
+    std::fprintf(stderr, "bench: cannot find libc's %s: %s\n", name, dlerror());
     std::abort();
   }
   return reinterpret_cast<Fn>(sym);
@@ -70,7 +77,7 @@ bool SendLog::WaitFor(size_t n, int64_t timeout_ns) const {
 
 void TraceSends(int fd, SendLog* log) {
   if (fd < 0 || fd >= kMaxTracedFd) {
-    std::fprintf(stderr, "gateway_bench: fd %d is beyond the traced range\n", fd);
+    std::fprintf(stderr, "bench: fd %d is beyond the traced range\n", fd);
     std::abort();
   }
   g_logs[static_cast<size_t>(fd)].store(log, std::memory_order_release);
@@ -136,7 +143,7 @@ RawClient::RawClient(uint16_t port) {
   addr.sin_port = htons(port);
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   if (fd_ < 0 || connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    std::fprintf(stderr, "gateway_bench: cannot connect to 127.0.0.1:%u: %s\n", port, std::strerror(errno));
+    std::fprintf(stderr, "bench: cannot connect to 127.0.0.1:%u: %s\n", port, std::strerror(errno));
     std::exit(1);
   }
   int one = 1;
@@ -271,7 +278,8 @@ extern "C" ssize_t send(int fd, const void* buf, size_t len, int flags) {
   if (!log) return real(fd, buf, len, flags);
   const int64_t entered = steward::bench::NowNs();
   const ssize_t n = real(fd, buf, len, flags);
-  log->Append({entered, steward::bench::NowNs(), n, steward::bench::t_last_sleep_return_ns});
+  log->Append({entered, steward::bench::NowNs(), n, steward::bench::t_last_sleep_return_ns,
+               steward::bench::ReceivedAt(fd)});
   return n;
 }
 
@@ -282,7 +290,24 @@ extern "C" ssize_t sendmsg(int fd, const struct msghdr* msg, int flags) {
   if (!log) return real(fd, msg, flags);
   const int64_t entered = steward::bench::NowNs();
   const ssize_t n = real(fd, msg, flags);
-  log->Append({entered, steward::bench::NowNs(), n, steward::bench::t_last_sleep_return_ns});
+  log->Append({entered, steward::bench::NowNs(), n, steward::bench::t_last_sleep_return_ns,
+               steward::bench::ReceivedAt(fd)});
+  return n;
+}
+
+extern "C" ssize_t recv(int fd, void* buf, size_t len, int flags) {
+  using Fn = ssize_t (*)(int, void*, size_t, int);
+  static const Fn real = steward::bench::Real<Fn>("recv");
+  const ssize_t n = real(fd, buf, len, flags);
+  if (n > 0) steward::bench::NoteReceived(fd);
+  return n;
+}
+
+extern "C" ssize_t recvmsg(int fd, struct msghdr* msg, int flags) {
+  using Fn = ssize_t (*)(int, struct msghdr*, int);
+  static const Fn real = steward::bench::Real<Fn>("recvmsg");
+  const ssize_t n = real(fd, msg, flags);
+  if (n > 0) steward::bench::NoteReceived(fd);
   return n;
 }
 

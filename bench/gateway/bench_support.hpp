@@ -34,6 +34,7 @@ struct SendRecord {
   int64_t returned_ns = 0;  // just after it returned
   int64_t bytes = 0;        // its return value
   int64_t slept_ns = 0;     // when the sending thread's last nanosleep returned (0: never slept)
+  int64_t received_ns = 0;  // when the last recv()/recvmsg() on the same descriptor returned data
 };
 
 // Records of one server connection's sends, appended by that connection's thread only.
@@ -54,7 +55,9 @@ class SendLog final {
   std::atomic<bool> overflow_{false};
 };
 
-// Starts (log != null) or stops timing the sends on `fd`. The log must outlive the tracing.
+// Starts (log != null) or stops timing the sends on `fd`, and noting when its reads return (recv()
+// and recvmsg() are interposed too), so a server's time from a request's arrival to its answer can
+// be read without the wake-ups around it. The log must outlive the tracing.
 void TraceSends(int fd, SendLog* log);
 
 // The file descriptor of this process's server-side end of the TCP connection whose client end

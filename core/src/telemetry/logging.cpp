@@ -77,19 +77,32 @@ void RegisterSecret(std::string secret) {
   if (std::find(g_secrets.begin(), g_secrets.end(), secret) == g_secrets.end()) g_secrets.push_back(std::move(secret));
 }
 
-std::string Redact(std::string_view text) {
-  std::string out(text);
+bool RedactText(std::string& text) {
+  bool changed = false;
   {
     std::shared_lock lock(g_secrets_mu);
     for (const std::string& secret : g_secrets) {
-      for (size_t pos = out.find(secret); pos != std::string::npos; pos = out.find(secret, pos + kRedacted.size())) {
-        out.replace(pos, secret.size(), kRedacted);
+      for (size_t pos = text.find(secret); pos != std::string::npos; pos = text.find(secret, pos + kRedacted.size())) {
+        text.replace(pos, secret.size(), kRedacted);
+        changed = true;
       }
     }
   }
   // Tokens the core did not mint (a client's header echoed in an error) are caught by shape.
   static const std::regex kBearer(R"((Bearer\s+)[A-Za-z0-9._~+/=-]{6,})", std::regex::icase);
-  if (out.find("earer") != std::string::npos) out = std::regex_replace(out, kBearer, "$1[REDACTED]");
+  if (text.find("earer") != std::string::npos) {
+    std::string replaced = std::regex_replace(text, kBearer, "$1[REDACTED]");
+    if (replaced != text) {
+      text = std::move(replaced);
+      changed = true;
+    }
+  }
+  return changed;
+}
+
+std::string Redact(std::string_view text) {
+  std::string out(text);
+  (void)RedactText(out);
   return out;
 }
 

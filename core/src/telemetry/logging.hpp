@@ -19,5 +19,7 @@ void RegisterSecret(std::string secret);
 
 // Replaces every registered secret and every "Bearer <token>" in `text`.
 [[nodiscard]] std::string Redact(std::string_view text);
+// The same in place, without copying text that holds nothing to replace; true when it did.
+bool RedactText(std::string& text);
 
 }  // namespace steward::telemetry

@@ -111,5 +111,35 @@ TEST(RedactSpan, RedactsAttributesNameAndStatusMessage) {
   EXPECT_EQ(std::get<int64_t>(span.attributes.at("count")), 3);
 }
 
+TEST(RedactSpan, FindsSecretKeysSpelledWithEscapes) {
+  // "\u0074oken" is "token": the text has no credential word, only its escape.
+  const std::string text = R"({"\u0074oken": "abc123456", "q": "x"})";
+  ASSERT_NE(text.find("\\u0074"), std::string::npos);
+  Span span;
+  span.attributes = {{"args", text}};
+  RedactSpan(span);
+  EXPECT_EQ(nlohmann::json::parse(std::get<std::string>(span.attributes.at("args"))),
+            (nlohmann::json{{"token", "[REDACTED]"}, {"q", "x"}}));
+}
+
+TEST(RedactSpan, ScrubsARegisteredSecretUsedAsAKeyOfARewrittenDocument) {
+  RegisterSecret("sk-key-position-secret-4242");
+  Span span;
+  span.attributes = {{"args", std::string(R"({"password": "hunter22", "sk-key-position-secret-4242": 1})")}};
+  RedactSpan(span);
+  const std::string args = std::get<std::string>(span.attributes.at("args"));
+  EXPECT_EQ(args.find("sk-key-position-secret-4242"), std::string::npos) << args;
+  EXPECT_EQ(args.find("hunter22"), std::string::npos) << args;
+}
+
+TEST(RedactSpan, LeavesADocumentWithNothingToRedactAsWritten) {
+  // Not parsed and written again: the exact text, spacing and key order included.
+  const std::string text = R"({"q":  "rust", "a": [1, 2]})";
+  Span span;
+  span.attributes = {{"args", text}};
+  RedactSpan(span);
+  EXPECT_EQ(std::get<std::string>(span.attributes.at("args")), text);
+}
+
 }  // namespace
 }  // namespace steward::telemetry

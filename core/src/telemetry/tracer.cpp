@@ -1,5 +1,8 @@
 #include "telemetry/tracer.hpp"
 
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <charconv>
 #include <cmath>
@@ -12,6 +15,8 @@
 namespace steward::telemetry {
 
 namespace {
+
+constexpr int kFlushThreadNice = 10;  // see Run
 
 using Clock = std::chrono::steady_clock;
 
@@ -259,6 +264,11 @@ void Tracer::ExpirePending(bool everything) {
 }
 
 void Tracer::Run() {
+  // Redacting and exporting a batch is a millisecond or more of CPU that no request waits for: on
+  // a small machine it should give way to the threads serving requests, not compete with them
+  // (on 2 cores it set the tail of every tool call's latency). A lower priority, not a starved
+  // thread: the scheduler still gives it its share. Failing to lower it changes nothing else.
+  (void)setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), kFlushThreadNice);
   std::unordered_map<std::string_view, Clock::time_point> last_warned;
   auto last_sweep = Clock::now();
   std::unique_lock lock(mu_);

@@ -14,12 +14,18 @@ telemetry::ScopedSpan StartToolSpan(const std::string& tool, const std::string& 
   telemetry::ScopedSpan span = telemetry::StartSpan("execute_tool " + tool, ctx.trace_parent);
   if (!span.recording()) return span;
   const size_t dot = tool.find('.');
-  std::string args = telemetry::RedactJson(arguments).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  // The tracer redacts every attribute before export, JSON in strings by key too (RedactSpan), so
+  // the arguments are stored as they came: redacting here as well doubled the span's cost.
+  std::string args = arguments.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   if (args.size() > kMaxArgumentBytes) {
-    // Cut JSON is no longer JSON; mark it so readers don't try to parse it.
-    size_t cut = kMaxArgumentBytes;
-    while (cut > 0 && (static_cast<unsigned char>(args[cut]) & 0xC0) == 0x80) --cut;
-    args = args.substr(0, cut) + "…(truncated)";
+    // Cut JSON is no longer JSON, so the tracer could only redact it by value: redact by key first.
+    args = telemetry::RedactJson(arguments).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    if (args.size() > kMaxArgumentBytes) {
+      // Marked, so readers don't try to parse it.
+      size_t cut = kMaxArgumentBytes;
+      while (cut > 0 && (static_cast<unsigned char>(args[cut]) & 0xC0) == 0x80) --cut;
+      args = args.substr(0, cut) + "…(truncated)";
+    }
   }
   span.SetRunId(ctx.run_id)
       .Set("gen_ai.operation.name", "execute_tool")

@@ -98,5 +98,16 @@ TEST_F(ToolTracingTest, LongArgumentsAreCutAndMarked) {
   EXPECT_NE(shown.find("(truncated)"), std::string::npos);
 }
 
+TEST_F(ToolTracingTest, LongArgumentsAreRedactedByKeyBeforeTheyAreCut) {
+  // Cut JSON cannot be parsed again, so the tracer could not find the key: redacted at the start.
+  const nlohmann::json args = {{"api_key", "tok-long-arguments-987654"}, {"content", std::string(10000, 'x')}};
+  telemetry::ScopedSpan span = StartToolSpan("memory.remember", "call_5", args, CallContext{});
+  FinishToolSpan(span, ToolCallResult::Text("ok"), 1.0);
+  const std::string shown = Str(Only(), "tool.arguments");
+  EXPECT_EQ(shown.find("tok-long-arguments-987654"), std::string::npos) << shown.substr(0, 80);
+  EXPECT_NE(shown.find("[REDACTED]"), std::string::npos) << shown.substr(0, 80);
+  EXPECT_NE(shown.find("(truncated)"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace steward::tools
