@@ -162,7 +162,9 @@ def test_turn_cut_by_the_kill_is_recorded_failed_interrupted_after_restart(crash
 
     # The lease (1.5 s) ran out while the core was down; the restarted core ends the run on its
     # next pass (every 0.5 s).
-    run = wait_for(ended, timeout=20, what=f"run {crash.streaming_run} to end after the restart", interval=0.2)
+    run = wait_for(
+        ended, timeout=20, what=f"run {crash.streaming_run} to end after the restart", interval=0.2
+    )
 
     assert run["kind"] == "chat"
     assert run["status"] == "failed"
