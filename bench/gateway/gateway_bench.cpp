@@ -462,8 +462,12 @@ int Main(int argc, char** argv) {
   providers[2].name = "paced";
   providers[2].kind = "scripted";
   providers[2].script = (dir / "paced.yaml").string();
-  const std::vector<models::ModelRoute> routes = {
-      {"replay", "replay", "replay"}, {"small", "small", "small"}, {"paced", "paced", "paced"}};
+  std::vector<models::ModelRoute> routes;
+  for (const char* name : {"replay", "small", "paced"}) {
+    models::ModelRoute route;
+    route.name = route.provider = route.upstream_model = name;
+    routes.push_back(std::move(route));
+  }
 
   const std::string db_name = "steward_gateway_bench_" + std::to_string(getpid());
   const std::string db_url = WithDatabase(opt.pg, db_name);
