@@ -7,11 +7,10 @@
 #include <gtest/gtest.h>
 #include <pqxx/pqxx>
 
-#include "common/testing/pg_test_database.hpp"
 #include "engine/run_registry.hpp"
 #include "engine/step_store.hpp"
 #include "engine/workflow_engine.hpp"
-#include "store/migrations.hpp"
+#include "store/testing/migrated_database_suite.hpp"
 
 namespace steward::engine {
 namespace {
@@ -30,22 +29,8 @@ struct RunRow {
   bool leased = false;
 };
 
-class InterruptedChatRunsTest : public ::testing::Test {
+class InterruptedChatRunsTest : public steward::testing::MigratedDatabaseSuite<> {
  protected:
-  static void SetUpTestSuite() {
-    pg_ = new steward::testing::PgTestDatabase();
-    auto db = store::Database::Connect(pg_->url(), 4);
-    ASSERT_TRUE(db.ok()) << db.error().ToString();
-    db_ = db->release();
-    Status migrated = store::ApplyMigrations(*db_);
-    ASSERT_TRUE(migrated.ok()) << migrated.error().ToString();
-  }
-  static void TearDownTestSuite() {
-    delete db_;
-    db_ = nullptr;
-    delete pg_;
-    pg_ = nullptr;
-  }
 
   void SetUp() override { Exec("TRUNCATE run CASCADE"); }
 
@@ -97,12 +82,7 @@ class InterruptedChatRunsTest : public ::testing::Test {
     return ended.ok() ? *ended : std::vector<std::string>{};
   }
 
-  static steward::testing::PgTestDatabase* pg_;
-  static store::Database* db_;
 };
-
-steward::testing::PgTestDatabase* InterruptedChatRunsTest::pg_ = nullptr;
-store::Database* InterruptedChatRunsTest::db_ = nullptr;
 
 TEST_F(InterruptedChatRunsTest, FailsAChatRunWhoseLeaseExpiredAsInterrupted) {
   const std::string id = Insert("chat", "running", "dead-core", -1s, 20s);

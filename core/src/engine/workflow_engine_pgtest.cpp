@@ -9,9 +9,8 @@
 #include <gtest/gtest.h>
 #include <pqxx/pqxx>
 
-#include "common/testing/pg_test_database.hpp"
 #include "engine/step_executor.hpp"
-#include "store/migrations.hpp"
+#include "store/testing/migrated_database_suite.hpp"
 #include "tools/approval_store.hpp"
 #include "tools/tool_registry.hpp"
 
@@ -91,22 +90,8 @@ StepDefinition Tool(std::string id, std::string tool, json input = json::object(
   return s;
 }
 
-class WorkflowEngineTest : public ::testing::Test {
+class WorkflowEngineTest : public steward::testing::MigratedDatabaseSuite<8> {
  protected:
-  static void SetUpTestSuite() {
-    pg_ = new steward::testing::PgTestDatabase();
-    auto db = store::Database::Connect(pg_->url(), 8);
-    ASSERT_TRUE(db.ok()) << db.error().ToString();
-    db_ = db->release();
-    Status migrated = store::ApplyMigrations(*db_);
-    ASSERT_TRUE(migrated.ok()) << migrated.error().ToString();
-  }
-  static void TearDownTestSuite() {
-    delete db_;
-    db_ = nullptr;
-    delete pg_;
-    pg_ = nullptr;
-  }
 
   void SetUp() override {
     provider_ = std::make_shared<TestTools>();
@@ -152,15 +137,10 @@ class WorkflowEngineTest : public ::testing::Test {
     return done.ok() ? *done : WorkflowRunRecord{};
   }
 
-  static steward::testing::PgTestDatabase* pg_;
-  static store::Database* db_;
   RunRegistry runs_;
   tools::ToolRegistry registry_;
   std::shared_ptr<TestTools> provider_;
 };
-
-steward::testing::PgTestDatabase* WorkflowEngineTest::pg_ = nullptr;
-store::Database* WorkflowEngineTest::db_ = nullptr;
 
 TEST_F(WorkflowEngineTest, RunsStepsInOrderAndFeedsOutputsToLaterSteps) {
   WorkflowDefinition def = Def("pipe", {Tool("a", "t.echo", {{"value", "${inputs.word}"}}),

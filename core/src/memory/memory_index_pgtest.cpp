@@ -11,10 +11,9 @@
 
 #include <pqxx/pqxx>
 
-#include "common/testing/pg_test_database.hpp"
 #include "memory/memory_tool_provider.hpp"
 #include "memory/testing/hashing_embedder.hpp"
-#include "store/migrations.hpp"
+#include "store/testing/migrated_database_suite.hpp"
 
 namespace steward::memory {
 namespace {
@@ -22,20 +21,8 @@ namespace {
 using nlohmann::json;
 using std::chrono::milliseconds;
 
-class MemoryIndexTest : public ::testing::Test {
+class MemoryIndexTest : public steward::testing::MigratedDatabaseSuite<> {
  protected:
-  static void SetUpTestSuite() {
-    pg_ = new steward::testing::PgTestDatabase();
-    auto db = store::Database::Connect(pg_->url(), 4);
-    ASSERT_TRUE(db.ok()) << db.error().ToString();
-    db_ = db->release();
-    const Status migrated = store::ApplyMigrations(*db_);
-    ASSERT_TRUE(migrated.ok()) << migrated.error().ToString();
-  }
-  static void TearDownTestSuite() {
-    delete db_;
-    delete pg_;
-  }
 
   void SetUp() override {
     ASSERT_TRUE(db_->Transact([](pqxx::work& tx) {
@@ -93,8 +80,6 @@ class MemoryIndexTest : public ::testing::Test {
     return Ids(r);
   }
 
-  static inline steward::testing::PgTestDatabase* pg_ = nullptr;
-  static inline store::Database* db_ = nullptr;
   std::shared_ptr<fakes::HashingEmbedder> embedder_;
   std::unique_ptr<MemoryIndex> index_;
 };

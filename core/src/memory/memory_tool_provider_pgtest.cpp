@@ -5,8 +5,7 @@
 
 #include <pqxx/pqxx>
 
-#include "common/testing/pg_test_database.hpp"
-#include "store/migrations.hpp"
+#include "store/testing/migrated_database_suite.hpp"
 #include "tools/tool_registry.hpp"
 
 namespace steward::memory {
@@ -22,25 +21,8 @@ constexpr const char* kJune = "aaaaaaaa-0000-0000-0000-000000000003";
 constexpr const char* kCurrent = "aaaaaaaa-0000-0000-0000-000000000004";
 constexpr const char* kRun = "bbbbbbbb-0000-0000-0000-000000000001";
 
-class MemoryToolProviderTest : public ::testing::Test {
+class MemoryToolProviderTest : public steward::testing::MigratedDatabaseSuite<2> {
  protected:
-  // One database per suite: creating and migrating one per test would cost a second each.
-  static void SetUpTestSuite() {
-    pg_ = new testing::PgTestDatabase();
-    auto db = store::Database::Connect(pg_->url(), 2);
-    ASSERT_TRUE(db.ok()) << db.error().ToString();
-    db_ = db->release();
-    Status migrated = store::ApplyMigrations(*db_);
-    ASSERT_TRUE(migrated.ok()) << migrated.error().ToString();
-  }
-
-  static void TearDownTestSuite() {
-    delete db_;
-    db_ = nullptr;
-    delete pg_;
-    pg_ = nullptr;
-  }
-
   void SetUp() override {
     ASSERT_NE(db_, nullptr);
     ASSERT_TRUE(db_->Transact([](pqxx::work& tx) {
@@ -113,8 +95,6 @@ class MemoryToolProviderTest : public ::testing::Test {
     return n.ok() ? *n : -1;
   }
 
-  static inline testing::PgTestDatabase* pg_ = nullptr;
-  static inline store::Database* db_ = nullptr;
   std::unique_ptr<MemoryToolProvider> provider_;
   tools::CallContext ctx_;
   std::string last_text_;

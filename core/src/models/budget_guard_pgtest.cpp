@@ -8,10 +8,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "common/testing/pg_test_database.hpp"
 #include "models/cost_rollup.hpp"
 #include "models/model_gateway.hpp"
-#include "store/migrations.hpp"
+#include "store/testing/migrated_database_suite.hpp"
 
 namespace steward::models {
 namespace {
@@ -26,24 +25,16 @@ constexpr const char* kScript = R"(responses:
     usage: {prompt_tokens: 10, completion_tokens: 100}
 )";
 
-class BudgetGuardTest : public ::testing::Test {
+class BudgetGuardTest : public steward::testing::MigratedDatabaseSuite<16> {
  protected:
   static void SetUpTestSuite() {
-    pg_ = new steward::testing::PgTestDatabase();
-    auto db = store::Database::Connect(pg_->url(), 16);
-    ASSERT_TRUE(db.ok()) << db.error().ToString();
-    db_ = db->release();
-    Status migrated = store::ApplyMigrations(*db_);
-    ASSERT_TRUE(migrated.ok()) << migrated.error().ToString();
+    MigratedDatabaseSuite::SetUpTestSuite();
     script_ = std::filesystem::temp_directory_path() / ("steward_budget_" + std::to_string(::getpid()) + ".yaml");
     std::ofstream(script_) << kScript;
   }
   static void TearDownTestSuite() {
     std::filesystem::remove(script_);
-    delete db_;
-    db_ = nullptr;
-    delete pg_;
-    pg_ = nullptr;
+    MigratedDatabaseSuite::TearDownTestSuite();
   }
   void SetUp() override {
     // Each test starts from an empty day.
@@ -102,13 +93,9 @@ class BudgetGuardTest : public ::testing::Test {
     return v.ok() ? *v : -1;
   }
 
-  static steward::testing::PgTestDatabase* pg_;
-  static store::Database* db_;
   static std::filesystem::path script_;
 };
 
-steward::testing::PgTestDatabase* BudgetGuardTest::pg_ = nullptr;
-store::Database* BudgetGuardTest::db_ = nullptr;
 std::filesystem::path BudgetGuardTest::script_;
 
 TEST_F(BudgetGuardTest, StopsAtTheLimitWithAnErrorNamingScopeLimitAndSpending) {

@@ -6,8 +6,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "common/testing/pg_test_database.hpp"
-#include "store/migrations.hpp"
+#include "store/testing/migrated_database_suite.hpp"
 #include "tools/approval_gate.hpp"
 
 namespace steward::tools {
@@ -20,22 +19,8 @@ using namespace std::chrono_literals;
 constexpr const char* kRun = "bbbbbbbb-0000-4000-8000-000000000001";
 constexpr const char* kOtherRun = "bbbbbbbb-0000-4000-8000-000000000002";
 
-class PgApprovalStoreTest : public ::testing::Test {
+class PgApprovalStoreTest : public steward::testing::MigratedDatabaseSuite<> {
  protected:
-  static void SetUpTestSuite() {
-    pg_ = new steward::testing::PgTestDatabase();
-    auto db = store::Database::Connect(pg_->url(), 4);
-    ASSERT_TRUE(db.ok()) << db.error().ToString();
-    db_ = db->release();
-    Status migrated = store::ApplyMigrations(*db_);
-    ASSERT_TRUE(migrated.ok()) << migrated.error().ToString();
-  }
-  static void TearDownTestSuite() {
-    delete db_;
-    db_ = nullptr;
-    delete pg_;
-    pg_ = nullptr;
-  }
 
   ApprovalRecord Stored(const json& args, std::string run_id = kRun) {
     static int n = 0;
@@ -54,13 +39,8 @@ class PgApprovalStoreTest : public ::testing::Test {
     return stored.ok() ? *stored : r;
   }
 
-  static steward::testing::PgTestDatabase* pg_;
-  static store::Database* db_;
   PgApprovalStore store_{*db_};
 };
-
-steward::testing::PgTestDatabase* PgApprovalStoreTest::pg_ = nullptr;
-store::Database* PgApprovalStoreTest::db_ = nullptr;
 
 TEST_F(PgApprovalStoreTest, InsertKeepsTheRequestExactly) {
   const json args = {{"to", "bob@example.com"}, {"subject", "Hi ✓"}};

@@ -16,12 +16,11 @@
 #include <gtest/gtest.h>
 #include <pqxx/pqxx>
 
-#include "common/testing/pg_test_database.hpp"
 #include "memory/ingest/crawler.hpp"
 #include "memory/ingest/testing/document_builders.hpp"
 #include "memory/ingest/testing/temp_dir.hpp"
 #include "memory/testing/hashing_embedder.hpp"
-#include "store/migrations.hpp"
+#include "store/testing/migrated_database_suite.hpp"
 
 namespace steward::memory::ingest {
 namespace {
@@ -56,20 +55,8 @@ class FlakySink final : public DocumentSink {
   DocumentSink& inner_;
 };
 
-class IngesterTest : public ::testing::Test {
+class IngesterTest : public steward::testing::MigratedDatabaseSuite<> {
  protected:
-  static void SetUpTestSuite() {
-    pg_ = new steward::testing::PgTestDatabase();
-    auto db = store::Database::Connect(pg_->url(), 4);
-    ASSERT_TRUE(db.ok()) << db.error().ToString();
-    db_ = db->release();
-    const Status migrated = store::ApplyMigrations(*db_);
-    ASSERT_TRUE(migrated.ok()) << migrated.error().ToString();
-  }
-  static void TearDownTestSuite() {
-    delete db_;
-    delete pg_;
-  }
 
   void SetUp() override {
     ASSERT_TRUE(db_->Transact([](pqxx::work& tx) {
@@ -145,8 +132,6 @@ class IngesterTest : public ::testing::Test {
                testing::BuildDocx({"Budget memo", "The marimba purchase is approved."}, "Memo", "Grace", "2024-02-03T04:05:06Z"));
   }
 
-  static inline steward::testing::PgTestDatabase* pg_ = nullptr;
-  static inline store::Database* db_ = nullptr;
   testing::TempDir dir_;
   std::shared_ptr<fakes::HashingEmbedder> embedder_;
   std::unique_ptr<MemoryIndex> index_;

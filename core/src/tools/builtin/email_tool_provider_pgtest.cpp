@@ -9,8 +9,7 @@
 
 #include <pqxx/pqxx>
 
-#include "common/testing/pg_test_database.hpp"
-#include "store/migrations.hpp"
+#include "store/testing/migrated_database_suite.hpp"
 
 namespace steward::tools::builtin {
 namespace {
@@ -40,22 +39,8 @@ struct FakeSmtp {
   }
 };
 
-class EmailToolProviderTest : public ::testing::Test {
+class EmailToolProviderTest : public steward::testing::MigratedDatabaseSuite<> {
  protected:
-  static void SetUpTestSuite() {
-    pg_ = new steward::testing::PgTestDatabase();
-    auto db = store::Database::Connect(pg_->url(), 4);
-    ASSERT_TRUE(db.ok()) << db.error().ToString();
-    db_ = db->release();
-    Status migrated = store::ApplyMigrations(*db_);
-    ASSERT_TRUE(migrated.ok()) << migrated.error().ToString();
-  }
-  static void TearDownTestSuite() {
-    delete db_;
-    db_ = nullptr;
-    delete pg_;
-    pg_ = nullptr;
-  }
 
   EmailToolProvider Provider() {
     EmailToolsConfig config;
@@ -72,8 +57,6 @@ class EmailToolProviderTest : public ::testing::Test {
     return s.ok() ? *s : s.error().ToString();
   }
 
-  static inline steward::testing::PgTestDatabase* pg_ = nullptr;
-  static inline store::Database* db_ = nullptr;
   FakeSmtp smtp_;
   CallContext ctx_;
 };
