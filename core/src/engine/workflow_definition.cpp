@@ -5,263 +5,22 @@
 #include <algorithm>
 #include <cctype>
 #include <climits>
-#include <cmath>
-#include <cstdlib>
-#include <functional>
 #include <set>
 #include <utility>
 
+#include "common/message_text.hpp"
 #include "engine/cron_expression.hpp"
+#include "engine/detail/template_references.hpp"
+#include "engine/detail/yaml_reader.hpp"
 #include "engine/template.hpp"
 
 namespace steward::engine {
 namespace {
 
 using nlohmann::json;
-using Names = std::vector<std::string>;
-
-// ---------------------------------------------------------------------------------------------
-// Small YAML reading helpers (engine cannot use app/detail/config_reader).
-
-struct Where {
-  const std::string* file = nullptr;
-  std::string path;
-  YAML::Mark mark = YAML::Mark::null_mark();
-
-  [[nodiscard]] Where Key(std::string_view key, const YAML::Node& node) const {
-    return Where{file, path.empty() ? std::string(key) : path + "." + std::string(key), MarkOf(node)};
-  }
-  [[nodiscard]] Where Index(size_t i, const YAML::Node& node) const {
-    return Where{file, path + "[" + std::to_string(i) + "]", MarkOf(node)};
-  }
-  [[nodiscard]] YAML::Mark MarkOf(const YAML::Node& node) const {
-    return node.IsDefined() && !node.Mark().is_null() ? node.Mark() : mark;
-  }
-  [[nodiscard]] Error Fail(std::string message) const {
-    std::string where = *file;
-    if (!path.empty()) where += ": " + path;
-    if (!mark.is_null()) {
-      where += " (line " + std::to_string(mark.line + 1) + ", column " + std::to_string(mark.column + 1) + ")";
-    }
-    return MakeError(ErrorCode::kConfig, std::move(message), std::move(where));
-  }
-};
-
-bool Present(const YAML::Node& n) { return n.IsDefined() && !n.IsNull(); }
-
-std::string Quote(std::string_view text) {
-  constexpr size_t kMaxShown = 60;
-  std::string shown(text.substr(0, kMaxShown));
-  for (char& c : shown) {
-    if (c == '\n' || c == '\r' || c == '\t') c = ' ';
-  }
-  return "\"" + shown + (text.size() > kMaxShown ? "...\"" : "\"");
-}
-
-std::string Got(const YAML::Node& n) {
-  switch (n.Type()) {
-    case YAML::NodeType::Scalar: return Quote(n.Scalar());
-    case YAML::NodeType::Sequence: return "a list";
-    case YAML::NodeType::Map: return "a mapping";
-    default: return "nothing";
-  }
-}
-
-std::string Join(const Names& items, std::string_view last = ", ") {
-  if (items.empty()) return "none";
-  std::string out;
-  for (size_t i = 0; i < items.size(); ++i) {
-    if (i > 0) out += (i + 1 == items.size()) ? last : std::string_view(", ");
-    out += items[i];
-  }
-  return out;
-}
-
-size_t EditDistance(std::string_view a, std::string_view b) {
-  std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    size_t diagonal = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      const size_t above = row[j];
-      const bool same = std::tolower(static_cast<unsigned char>(a[i - 1])) ==
-                        std::tolower(static_cast<unsigned char>(b[j - 1]));
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (same ? 0 : 1)});
-      diagonal = above;
-    }
-  }
-  return row[b.size()];
-}
-
-std::string DidYouMean(std::string_view got, const Names& candidates) {
-  const size_t limit = std::clamp<size_t>(got.size() / 3, 1, 3);
-  std::string best;
-  size_t best_distance = limit + 1;
-  for (const std::string& c : candidates) {
-    const size_t d = EditDistance(got, c);
-    if (d < best_distance && d < got.size()) {
-      best_distance = d;
-      best = c;
-    }
-  }
-  return best.empty() ? "" : "; did you mean \"" + best + "\"?";
-}
-
-bool IsIdentifier(std::string_view s) {
-  if (s.empty() || !(std::isalpha(static_cast<unsigned char>(s[0])) || s[0] == '_')) return false;
-  return std::all_of(s.begin(), s.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
-  });
-}
-
-bool Contains(const Names& names, std::string_view name) {
-  return std::find(names.begin(), names.end(), name) != names.end();
-}
-
-Status RequireMap(const Where& w, const YAML::Node& n, std::string_view what) {
-  if (!n.IsMap()) return w.Fail("expected " + std::string(what) + ", got " + Got(n));
-  return Status::Ok();
-}
-
-// Rejects keys not in `allowed`, and duplicates.
-Status CheckKeys(const Where& w, const YAML::Node& map, const Names& allowed, std::string_view what) {
-  std::set<std::string> seen;
-  for (auto it = map.begin(); it != map.end(); ++it) {
-    if (!it->first.IsScalar()) return w.Fail("keys must be plain names, got " + Got(it->first));
-    const std::string key = it->first.Scalar();
-    Where at = w.Key(key, it->first);
-    if (!seen.insert(key).second) return at.Fail("duplicate key " + Quote(key));
-    if (!Contains(allowed, key)) {
-      return at.Fail("unknown key " + Quote(key) + " in " + std::string(what) + DidYouMean(key, allowed) +
-                     " (expected one of: " + Join(allowed) + ")");
-    }
-  }
-  return Status::Ok();
-}
-
-Result<std::string> ReadString(const Where& w, const YAML::Node& n, std::string_view expected = "a string") {
-  if (!n.IsScalar()) return w.Fail("expected " + std::string(expected) + ", got " + Got(n));
-  return n.Scalar();
-}
-
-Status GetString(const Where& w, const YAML::Node& n, std::string& out, std::string_view expected = "a string") {
-  if (!Present(n)) return Status::Ok();
-  auto s = ReadString(w, n, expected);
-  if (!s.ok()) return s.error();
-  out = std::move(s).value();
-  return Status::Ok();
-}
-
-Status GetInt(const Where& w, const YAML::Node& n, int lo, int hi, int& out) {
-  if (!Present(n)) return Status::Ok();
-  std::string expected = hi == INT_MAX ? "an integer >= " + std::to_string(lo)
-                                       : "an integer from " + std::to_string(lo) + " to " + std::to_string(hi);
-  if (!n.IsScalar()) return w.Fail("expected " + expected + ", got " + Got(n));
-  const std::string& text = n.Scalar();
-  char* end = nullptr;
-  errno = 0;
-  long long v = std::strtoll(text.c_str(), &end, 10);
-  if (text.empty() || end != text.c_str() + text.size() || errno != 0 || v < lo || v > hi) {
-    return w.Fail("expected " + expected + ", got " + Quote(text));
-  }
-  out = static_cast<int>(v);
-  return Status::Ok();
-}
-
-Status GetDouble(const Where& w, const YAML::Node& n, double lo, double hi, std::string_view expected, double& out) {
-  if (!Present(n)) return Status::Ok();
-  if (!n.IsScalar()) return w.Fail("expected " + std::string(expected) + ", got " + Got(n));
-  const std::string& text = n.Scalar();
-  char* end = nullptr;
-  double v = std::strtod(text.c_str(), &end);
-  if (text.empty() || end != text.c_str() + text.size() || !std::isfinite(v) || v < lo || v > hi) {
-    return w.Fail("expected " + std::string(expected) + ", got " + Quote(text));
-  }
-  out = v;
-  return Status::Ok();
-}
-
-Status GetDuration(const Where& w, const YAML::Node& n, std::chrono::milliseconds& out) {
-  if (!Present(n)) return Status::Ok();
-  constexpr std::string_view kExpected = "a duration such as \"250ms\", \"30s\", \"5m\", \"2h\" or \"1m30s\"";
-  if (!n.IsScalar()) return w.Fail("expected " + std::string(kExpected) + ", got " + Got(n));
-  auto d = ParseDuration(n.Scalar());
-  if (!d.ok()) return w.Fail("expected " + std::string(kExpected) + ", got " + Quote(n.Scalar()));
-  out = *d;
-  return Status::Ok();
-}
-
-Status GetStringList(const Where& w, const YAML::Node& n, Names& out) {
-  if (!Present(n)) return Status::Ok();
-  if (n.IsScalar()) {
-    out = {n.Scalar()};
-    return Status::Ok();
-  }
-  if (!n.IsSequence()) return w.Fail("expected a list of names, got " + Got(n));
-  out.clear();
-  for (size_t i = 0; i < n.size(); ++i) {
-    auto s = ReadString(w.Index(i, n[i]), n[i], "a name");
-    if (!s.ok()) return s.error();
-    out.push_back(std::move(s).value());
-  }
-  return Status::Ok();
-}
-
-bool IsPlainNull(const std::string& s) { return s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL"; }
-
-// YAML has no types of its own: a plain scalar that reads as a number, boolean or null becomes
-// one; a quoted scalar is always a string.
-json YamlToJson(const YAML::Node& n) {
-  switch (n.Type()) {
-    case YAML::NodeType::Null:
-    case YAML::NodeType::Undefined:
-      return nullptr;
-    case YAML::NodeType::Sequence: {
-      json out = json::array();
-      for (const auto& item : n) out.push_back(YamlToJson(item));
-      return out;
-    }
-    case YAML::NodeType::Map: {
-      json out = json::object();
-      for (auto it = n.begin(); it != n.end(); ++it) out[it->first.Scalar()] = YamlToJson(it->second);
-      return out;
-    }
-    case YAML::NodeType::Scalar: {
-      const std::string& s = n.Scalar();
-      if (n.Tag() == "!") return s;  // quoted
-      if (IsPlainNull(s)) return nullptr;
-      if (s == "true" || s == "True" || s == "TRUE") return true;
-      if (s == "false" || s == "False" || s == "FALSE") return false;
-      char* end = nullptr;
-      errno = 0;
-      long long i = std::strtoll(s.c_str(), &end, 10);
-      if (end == s.c_str() + s.size() && errno == 0 && !s.empty() && s[0] != '+') return i;
-      double d = std::strtod(s.c_str(), &end);
-      bool numeric_start = std::isdigit(static_cast<unsigned char>(s[0])) || s[0] == '-' || s[0] == '.';
-      if (end == s.c_str() + s.size() && numeric_start && std::isfinite(d)) return d;
-      return s;
-    }
-  }
-  return nullptr;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Parsing one workflow.
+using namespace detail;  // the YAML reading helpers (Where, Get*, CheckKeys, ...) and PendingTemplate
 
 constexpr std::string_view kKindNames[] = {"agent", "tool", "llm", "for_each", "branch", "approval", "workflow"};
-const Names kReferenceRoots = {"inputs", "steps", "item", "index", "run"};
-
-// A template (or condition) to check once every step id is known.
-struct PendingTemplate {
-  Where where;
-  std::string text;
-  bool is_condition = false;
-  std::set<std::string> visible;  // step ids whose output exists when this is evaluated
-  bool in_for_each = false;
-  bool in_handler = false;
-  std::string self;  // the step this template belongs to ("" for the workflow's output)
-};
 
 struct PendingHandlerRef {
   Where where;
@@ -334,10 +93,10 @@ class WorkflowParser {
       if (!Contains(handler_ids, ref.handler)) {
         std::string hint = all_ids_.count(ref.handler) > 0 ? " ('" + ref.handler + "' is a step, not a handler)" : "";
         return ref.where.Fail(ref.field + " names " + Quote(ref.handler) + ", which is not a step under handlers:" +
-                              hint + DidYouMean(ref.handler, handler_ids) + " (handlers: " + Join(handler_ids) + ")");
+                              hint + DidYouMean(ref.handler, handler_ids) + " (handlers: " + JoinListOrNone(handler_ids) + ")");
       }
     }
-    for (const auto& p : pending_) STEWARD_RETURN_IF_ERROR(CheckTemplate(p, def));
+    for (const auto& p : pending_) STEWARD_RETURN_IF_ERROR(CheckTemplateReferences(p, def, all_ids_));
     def.source = file_;
     return def;
   }
@@ -372,7 +131,7 @@ class WorkflowParser {
       if (!Contains(env_.agents, def.agents[i])) {
         Where at = n.IsSequence() ? w.Index(i, n[i]) : w;
         return at.Fail("unknown agent " + Quote(def.agents[i]) + DidYouMean(def.agents[i], env_.agents) +
-                       " (agents: " + Join(env_.agents) + ")");
+                       " (agents: " + JoinListOrNone(env_.agents) + ")");
       }
     }
     return Status::Ok();
@@ -412,7 +171,7 @@ class WorkflowParser {
         } else if (missed == "catch_up") {
           sched.missed = MissedRunPolicy::kCatchUp;
         } else {
-          return mw.Fail("expected skip or catch_up, got " + Quote(missed) + DidYouMean(missed, {"skip", "catch_up"}));
+          return mw.Fail("expected skip or catch_up, got " + Quote(missed) + DidYouMean(missed, Names{"skip", "catch_up"}));
         }
         Where cw = sw.Key("max_catch_up", sn["max_catch_up"]);
         STEWARD_RETURN_IF_ERROR(GetInt(cw, sn["max_catch_up"], 1, 10000, sched.max_catch_up));
@@ -433,7 +192,7 @@ class WorkflowParser {
       STEWARD_RETURN_IF_ERROR(GetString(tw, node["trigger"], def.trigger, "manual or schedule"));
       if (def.trigger != "manual" && def.trigger != "schedule") {
         return tw.Fail("expected manual or schedule, got " + Quote(def.trigger) +
-                       DidYouMean(def.trigger, {"manual", "schedule"}));
+                       DidYouMean(def.trigger, Names{"manual", "schedule"}));
       }
       if (def.trigger == "schedule" && !def.schedule) {
         return tw.Fail("trigger: schedule needs a schedule: (e.g. schedule: \"0 8 * * *\")");
@@ -467,7 +226,7 @@ class WorkflowParser {
       if (kKindNames[i] == name) return static_cast<StepKind>(i);
     }
     Names kinds(std::begin(kKindNames), std::end(kKindNames));
-    return w.Fail("unknown step kind " + Quote(name) + DidYouMean(name, kinds) + " (expected one of: " + Join(kinds) + ")");
+    return w.Fail("unknown step kind " + Quote(name) + DidYouMean(name, kinds) + " (expected one of: " + JoinList(kinds) + ")");
   }
 
   Status ParseStep(const Where& list, size_t index, const YAML::Node& n, const Scope& scope, StepDefinition& step) {
@@ -586,7 +345,7 @@ class WorkflowParser {
         STEWARD_RETURN_IF_ERROR(require("agent", step.agent, "an agent name from agents:"));
         if (!Contains(env_.agents, step.agent)) {
           return w.Key("agent", n["agent"]).Fail("unknown agent " + Quote(step.agent) + DidYouMean(step.agent, env_.agents) +
-                                                 " (agents: " + Join(env_.agents) + ")");
+                                                 " (agents: " + JoinListOrNone(env_.agents) + ")");
         }
         STEWARD_RETURN_IF_ERROR(require("message", step.message, "the message the agent gets"));
         templ("message", step.message);
@@ -608,7 +367,7 @@ class WorkflowParser {
         STEWARD_RETURN_IF_ERROR(require("model", step.model, "a model name from models:"));
         if (!Contains(env_.models, step.model)) {
           return w.Key("model", n["model"]).Fail("unknown model " + Quote(step.model) + DidYouMean(step.model, env_.models) +
-                                                 " (models: " + Join(env_.models) + ")");
+                                                 " (models: " + JoinListOrNone(env_.models) + ")");
         }
         STEWARD_RETURN_IF_ERROR(require("prompt", step.prompt, "the prompt (the user message)"));
         templ("prompt", step.prompt);
@@ -673,7 +432,7 @@ class WorkflowParser {
         if (!Contains(env_.workflows, step.workflow)) {
           return w.Key("workflow", n["workflow"]).Fail("unknown workflow " + Quote(step.workflow) +
                                                        DidYouMean(step.workflow, env_.workflows) + " (workflows: " +
-                                                       Join(env_.workflows) + ")");
+                                                       JoinListOrNone(env_.workflows) + ")");
         }
         STEWARD_RETURN_IF_ERROR(input());
         break;
@@ -741,78 +500,12 @@ class WorkflowParser {
     return Status::Ok();
   }
 
-  Status CheckTemplate(const PendingTemplate& p, const WorkflowDefinition& def) {
-    auto refs = p.is_condition ? ParseConditionReferences(p.text) : ParseTemplateReferences(p.text);
-    if (!refs.ok()) return p.where.Fail(refs.error().message);
-    Names roots = kReferenceRoots;
-    if (p.in_handler) roots.push_back("error");
-    for (const TemplateReference& ref : *refs) {
-      const std::string& root = ref.path[0];
-      const std::string quoted = "'${" + ref.text + "}'";
-      if (root == "inputs") {
-        if (ref.path.size() >= 2 && def.inputs.count(ref.path[1]) == 0) {
-          Names declared;
-          for (const auto& [k, v] : def.inputs) declared.push_back(k);
-          return p.where.Fail(quoted + " names input '" + ref.path[1] + "', which the workflow does not declare" +
-                              DidYouMean(ref.path[1], declared) + " (inputs: " + Join(declared) + ")");
-        }
-      } else if (root == "steps") {
-        if (ref.path.size() < 2) return p.where.Fail(quoted + ": expected steps.ID.output");
-        const std::string& id = ref.path[1];
-        if (ref.path.size() >= 3 && ref.path[2] != "output") {
-          return p.where.Fail(quoted + ": expected steps." + id + ".output[...] (a step's result is under output)");
-        }
-        if (p.in_handler) {
-          if (all_ids_.count(id) == 0) {
-            return p.where.Fail(quoted + " names step '" + id + "', which does not exist");
-          }
-          continue;
-        }
-        if (p.visible.count(id) > 0) continue;
-        Names visible(p.visible.begin(), p.visible.end());
-        if (id == p.self) {
-          return p.where.Fail(quoted + " refers to this step's own output, which does not exist yet");
-        }
-        if (all_ids_.count(id) > 0) {
-          return p.where.Fail(quoted + " refers to step '" + id + "', which does not run before this point (steps "
-                              "whose output is available here: " + Join(visible) + ")");
-        }
-        Names all;
-        for (const auto& [k, v] : all_ids_) all.push_back(k);
-        return p.where.Fail(quoted + " refers to step '" + id + "', which does not exist" + DidYouMean(id, all) +
-                            " (steps whose output is available here: " + Join(visible) + ")");
-      } else if (root == "item" || root == "index") {
-        if (!p.in_for_each) return p.where.Fail(quoted + ": " + root + " exists only inside a for_each step's steps");
-        if (root == "index" && ref.path.size() > 1) return p.where.Fail(quoted + ": index is a number");
-      } else if (root == "run") {
-        if (ref.path.size() >= 2 && ref.path[1] != "id") return p.where.Fail(quoted + ": run has only id (${run.id})");
-      } else if (root == "error" && p.in_handler) {
-        if (ref.path.size() >= 2 && ref.path[1] != "step" && ref.path[1] != "code" && ref.path[1] != "message") {
-          return p.where.Fail(quoted + ": error has step, code and message");
-        }
-      } else {
-        return p.where.Fail(quoted + ": unknown name '" + root + "'" + DidYouMean(root, roots) +
-                            " (expected one of: " + Join(roots) + ")");
-      }
-    }
-    return Status::Ok();
-  }
-
   std::string file_;
   const WorkflowEnvironment& env_;
   std::map<std::string, std::string> all_ids_;  // id -> key path of the step that has it
   std::vector<PendingTemplate> pending_;
   std::vector<PendingHandlerRef> handler_refs_;
 };
-
-void VisitSteps(const std::vector<StepDefinition>& steps, const std::function<void(const StepDefinition&)>& fn) {
-  for (const auto& s : steps) {
-    fn(s);
-    VisitSteps(s.body, fn);
-    for (const auto& c : s.cases) VisitSteps(c.steps, fn);
-    VisitSteps(s.otherwise, fn);
-  }
-}
 
 const StepDefinition* FindIn(const std::vector<StepDefinition>& steps, std::string_view id) {
   for (const auto& s : steps) {
@@ -860,165 +553,9 @@ Result<WorkflowDefinition> ParseWorkflow(const std::string& yaml_text, const std
   return ParseWorkflowNode(node, name, file, env);
 }
 
-Status ValidateWorkflowSet(const std::map<std::string, WorkflowDefinition>& workflows) {
-  for (const auto& [name, def] : workflows) {
-    Status status;
-    auto check = [&](const StepDefinition& s) {
-      if (!status.ok() || s.kind != StepKind::kWorkflow) return;
-      const std::string where = def.source.string() + ": workflows." + name + " step '" + s.id + "'";
-      auto it = workflows.find(s.workflow);
-      if (it == workflows.end()) {
-        status = MakeError(ErrorCode::kConfig, "unknown workflow '" + s.workflow + "'", where);
-        return;
-      }
-      const WorkflowDefinition& child = it->second;
-      Names declared;
-      for (const auto& [k, v] : child.inputs) declared.push_back(k);
-      for (auto in = s.input.begin(); in != s.input.end(); ++in) {
-        if (child.inputs.count(in.key()) == 0) {
-          status = MakeError(ErrorCode::kConfig,
-                             "input '" + in.key() + "' is not declared by workflow '" + s.workflow + "'" +
-                                 DidYouMean(in.key(), declared) + " (its inputs: " + Join(declared) + ")",
-                             where + ".input");
-          return;
-        }
-      }
-      for (const auto& [k, v] : child.inputs) {
-        if (v.is_null() && !s.input.contains(k)) {
-          status = MakeError(ErrorCode::kConfig,
-                             "workflow '" + s.workflow + "' requires input '" + k + "', which this step does not give",
-                             where + ".input");
-          return;
-        }
-      }
-    };
-    VisitSteps(def.steps, check);
-    VisitSteps(def.handlers, check);
-    STEWARD_RETURN_IF_ERROR(status);
-  }
-  // Cycles: depth-first over workflow -> sub-workflows, with the path for the message.
-  std::map<std::string, int> state;  // 0 unvisited, 1 on the path, 2 done
-  std::vector<std::string> path;
-  std::function<Status(const std::string&)> dfs = [&](const std::string& name) -> Status {
-    state[name] = 1;
-    path.push_back(name);
-    auto it = workflows.find(name);
-    if (it != workflows.end()) {
-      std::set<std::string> children;
-      auto collect = [&](const StepDefinition& s) {
-        if (s.kind == StepKind::kWorkflow) children.insert(s.workflow);
-      };
-      VisitSteps(it->second.steps, collect);
-      VisitSteps(it->second.handlers, collect);
-      for (const auto& child : children) {
-        if (state[child] == 1) {
-          std::string cycle;
-          auto from = std::find(path.begin(), path.end(), child);
-          for (auto p = from; p != path.end(); ++p) cycle += *p + " -> ";
-          cycle += child;
-          return MakeError(ErrorCode::kConfig,
-                           "workflows call each other in a cycle (" + cycle + "); a sub-workflow may not call back",
-                           it->second.source.string() + ": workflows." + name);
-        }
-        if (state[child] == 0) STEWARD_RETURN_IF_ERROR(dfs(child));
-      }
-    }
-    path.pop_back();
-    state[name] = 2;
-    return Status::Ok();
-  };
-  for (const auto& [name, def] : workflows) {
-    if (state[name] == 0) STEWARD_RETURN_IF_ERROR(dfs(name));
-  }
-  return Status::Ok();
-}
-
-Result<std::chrono::milliseconds> ParseDuration(std::string_view text) {
-  auto fail = [&]() {
-    return MakeError(ErrorCode::kInvalidArgument, "expected a duration such as \"250ms\", \"30s\", \"5m\", \"2h\" or "
-                                                  "\"1m30s\", got \"" + std::string(text) + "\"");
-  };
-  if (text.empty()) return fail();
-  long long total = 0;
-  size_t i = 0;
-  while (i < text.size()) {
-    size_t start = i;
-    while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) ++i;
-    if (start == i || i - start > 12) return fail();
-    long long n = std::stoll(std::string(text.substr(start, i - start)));
-    size_t ustart = i;
-    while (i < text.size() && std::isalpha(static_cast<unsigned char>(text[i]))) ++i;
-    std::string_view unit = text.substr(ustart, i - ustart);
-    long long ms = 0;
-    if (unit == "ms") {
-      ms = 1;
-    } else if (unit == "s") {
-      ms = 1000;
-    } else if (unit == "m") {
-      ms = 60'000;
-    } else if (unit == "h") {
-      ms = 3'600'000;
-    } else if (unit == "d") {
-      ms = 86'400'000;
-    } else {
-      return fail();
-    }
-    total += n * ms;
-    if (total > 365LL * 86'400'000 * 100) return fail();
-  }
-  return std::chrono::milliseconds(total);
-}
-
-std::string FormatDuration(std::chrono::milliseconds d) {
-  long long ms = d.count();
-  if (ms == 0) return "0s";
-  std::string out;
-  if (ms < 0) {
-    out = "-";
-    ms = -ms;
-  }
-  const std::pair<long long, const char*> units[] = {{86'400'000, "d"}, {3'600'000, "h"}, {60'000, "m"}, {1000, "s"}, {1, "ms"}};
-  for (const auto& [size, name] : units) {
-    if (ms >= size) {
-      out += std::to_string(ms / size) + name;
-      ms %= size;
-    }
-  }
-  return out;
-}
-
 const StepDefinition* FindStep(const WorkflowDefinition& workflow, std::string_view id) {
   if (const auto* s = FindIn(workflow.steps, id)) return s;
   return FindIn(workflow.handlers, id);
-}
-
-Result<nlohmann::json> ResolveInputs(const WorkflowDefinition& workflow, const nlohmann::json& given) {
-  if (!given.is_null() && !given.is_object()) {
-    return MakeError(ErrorCode::kInvalidArgument, "workflow inputs must be a JSON object, got " + given.dump(),
-                     "workflow " + workflow.name);
-  }
-  json out = json::object();
-  Names declared;
-  for (const auto& [k, v] : workflow.inputs) declared.push_back(k);
-  if (given.is_object()) {
-    for (auto it = given.begin(); it != given.end(); ++it) {
-      if (workflow.inputs.count(it.key()) == 0) {
-        return MakeError(ErrorCode::kInvalidArgument,
-                         "workflow " + workflow.name + ": unknown input '" + it.key() + "'" + DidYouMean(it.key(), declared) + " (inputs: " + Join(declared) + ")",
-                         "workflow " + workflow.name);
-      }
-      out[it.key()] = it.value();
-    }
-  }
-  for (const auto& [k, v] : workflow.inputs) {
-    if (out.contains(k)) continue;
-    if (v.is_null()) {
-      return MakeError(ErrorCode::kInvalidArgument, "workflow " + workflow.name + ": missing required input '" + k + "' (inputs: " + Join(declared) + ")",
-                       "workflow " + workflow.name);
-    }
-    out[k] = v;
-  }
-  return out;
 }
 
 }  // namespace steward::engine

@@ -53,6 +53,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/result.hpp"
+#include "engine/duration.hpp"  // ParseDuration, FormatDuration: the durations written here
 
 namespace YAML {
 class Node;
@@ -183,11 +184,6 @@ struct WorkflowEnvironment {
 // steps naming a workflow whose required inputs they do not give or inputs it does not declare,
 // and cycles of sub-workflows (a -> b -> a). Errors are kConfig naming the step.
 [[nodiscard]] Status ValidateWorkflowSet(const std::map<std::string, WorkflowDefinition>& workflows);
-
-// "30s", "5m", "250ms", "2h", "1m30s", "1d" -> milliseconds. Errors: kInvalidArgument.
-[[nodiscard]] Result<std::chrono::milliseconds> ParseDuration(std::string_view text);
-// The shortest of those forms for `d` ("1m30s", "250ms", "0s").
-[[nodiscard]] std::string FormatDuration(std::chrono::milliseconds d);
 
 // The step with `id` anywhere in the workflow (nested bodies, cases, handlers); nullptr if none.
 [[nodiscard]] const StepDefinition* FindStep(const WorkflowDefinition& workflow, std::string_view id);

@@ -10,24 +10,6 @@
 namespace steward::app::detail {
 namespace {
 
-// Lowercase Levenshtein distance; small inputs only (keys and enum words).
-size_t EditDistance(std::string_view a, std::string_view b) {
-  std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    size_t diagonal = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      const size_t above = row[j];
-      const bool same = std::tolower(static_cast<unsigned char>(a[i - 1])) ==
-                        std::tolower(static_cast<unsigned char>(b[j - 1]));
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (same ? 0 : 1)});
-      diagonal = above;
-    }
-  }
-  return row[b.size()];
-}
-
 std::string DescribeKind(const YAML::Node& node) {
   switch (node.Type()) {
     case YAML::NodeType::Sequence: return "a list";
@@ -59,39 +41,6 @@ Error Field::Fail(std::string message) const {
              std::to_string(mark.column + 1) + ")";
   }
   return MakeError(ErrorCode::kConfig, std::move(message), std::move(where));
-}
-
-std::string DidYouMean(std::string_view got, const Keys& candidates) {
-  const size_t limit = std::clamp<size_t>(got.size() / 3, 1, 3);
-  std::string_view best;
-  size_t best_distance = limit + 1;
-  for (std::string_view candidate : candidates) {
-    const size_t d = EditDistance(got, candidate);
-    if (d < best_distance && d < got.size()) {  // "q" is not a typo of "p"
-      best_distance = d;
-      best = candidate;
-    }
-  }
-  return best.empty() ? "" : "; did you mean \"" + std::string(best) + "\"?";
-}
-
-std::string JoinList(const Keys& items, std::string_view last_separator) {
-  std::string out;
-  for (size_t i = 0; i < items.size(); ++i) {
-    if (i > 0) out += (i + 1 == items.size()) ? last_separator : std::string_view(", ");
-    out += items[i];
-  }
-  return out;
-}
-
-// Values are quoted in messages; long ones (system prompts) are cut so messages stay short.
-std::string Quote(std::string_view text) {
-  constexpr size_t kMaxShown = 60;
-  std::string shown(text.substr(0, kMaxShown));
-  for (char& c : shown) {
-    if (c == '\n' || c == '\r' || c == '\t') c = ' ';
-  }
-  return "\"" + shown + (text.size() > kMaxShown ? "...\"" : "\"");
 }
 
 Result<Scalar> Substitute(const Field& f, const std::string& raw) {
@@ -270,7 +219,7 @@ Status CheckReference(const Field& f, const std::string& name, const std::string
   if (std::find(defined.begin(), defined.end(), name) != defined.end()) return Status::Ok();
   return f.Fail(std::string(noun) + " " + Quote(shown) + " is not defined under " +
                 std::string(section) + ": (defined: " +
-                (defined.empty() ? std::string("none") : JoinList(defined)) + ")" +
+                JoinListOrNone(defined) + ")" +
                 DidYouMean(name, defined));
 }
 

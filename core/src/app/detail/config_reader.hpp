@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "app/config.hpp"
+#include "common/message_text.hpp"
 #include "common/result.hpp"
 
 namespace steward::app::detail {
@@ -101,11 +102,9 @@ class Mapping final {
                                     const Keys& defined, std::string_view noun,
                                     std::string_view section);
 
-// "; did you mean "x"?" when one candidate is close enough to be a likely typo, else "".
-[[nodiscard]] std::string DidYouMean(std::string_view got, const Keys& candidates);
-// "a, b, c"; with last_separator " or ": "a, b or c".
-[[nodiscard]] std::string JoinList(const Keys& items, std::string_view last_separator = ", ");
-// `text` in double quotes, on one line and cut to a readable length.
-[[nodiscard]] std::string Quote(std::string_view text);
+// The wording helpers every section parser uses (see common/message_text.hpp).
+using steward::DidYouMean;
+using steward::JoinList;
+using steward::Quote;
 
 }  // namespace steward::app::detail
