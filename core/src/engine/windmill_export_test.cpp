@@ -195,6 +195,72 @@ TEST(WindmillExport, UnknownWorkflowAndReservedIdsAreErrors) {
   EXPECT_FALSE(ExportWindmill("daily", all, bad).ok());
 }
 
+TEST(WindmillExport, StringsWithYamlSyntaxReadBackUnchanged) {
+  struct Case {
+    std::string text;
+    bool quoted;  // must be a quoted scalar: plain, a YAML reader would type it (bool, number, null, date)
+  };
+  const std::vector<Case> cases = {
+      {"Summarize: the \"daily\" digest # not a comment", false},
+      {"- starts like a list item", false},
+      {"line one\nline two\n", false},
+      {"ünïcödé ✓ 日本語", false},
+      {"'single' quotes and a \\ backslash", false},
+      {" leading and trailing space ", false},
+      {"!inline not_a_tag.py", false},
+      {"{not: a map} [nor, a list] &anchor *alias", false},
+      {"key: value", false},
+      {"tab\there", false},
+      {"", true},
+      {"yes", true},
+      {"Off", true},
+      {"~", true},
+      {"5", true},
+      {"-1.5e3", true},
+      {".inf", true},
+      {"2024-01-01", true},
+      {"0x1F", true},
+  };
+  WorkflowDefinition wf;
+  wf.name = "special";
+  wf.description = cases[0].text + "\n" + cases[3].text;
+  for (size_t i = 0; i < cases.size(); ++i) {
+    StepDefinition step;
+    step.id = "s" + std::to_string(i);
+    step.kind = StepKind::kLlm;
+    step.model = "offline";
+    step.description = cases[i].text;
+    step.prompt = cases[i].text;
+    step.system = cases[i].text;
+    wf.steps.push_back(step);
+    wf.inputs["in" + std::to_string(i)] = cases[i].text;
+  }
+  auto e = ExportWindmill("special", {{"special", wf}});
+  ASSERT_TRUE(e.ok()) << e.error().ToString();
+  const std::string& text = Find(*e, "f/steward/special.flow/flow.yaml")->content;
+  const YAML::Node flow = YAML::Load(text);
+  EXPECT_EQ(flow["summary"].as<std::string>(), wf.description) << text;
+  const YAML::Node modules = flow["value"]["modules"];
+  ASSERT_EQ(modules.size(), cases.size()) << text;
+  for (size_t i = 0; i < cases.size(); ++i) {
+    const std::string& want = cases[i].text;
+    const YAML::Node transforms = modules[i]["value"]["input_transforms"];
+    // An empty description gets the default summary, so "" is checked only in the other places.
+    if (!want.empty()) EXPECT_EQ(modules[i]["summary"].Scalar(), want) << text;
+    const YAML::Node read[] = {transforms["prompt"]["value"], transforms["system"]["value"],
+                               flow["schema"]["properties"]["in" + std::to_string(i)]["default"]};
+    for (const YAML::Node& node : read) {
+      ASSERT_TRUE(node.IsScalar()) << want << "\n" << text;
+      EXPECT_EQ(node.Scalar(), want) << text;
+      // yaml-cpp tags a quoted scalar "!" and a plain one "?".
+      if (cases[i].quoted) EXPECT_EQ(node.Tag(), "!") << want << "\n" << text;
+    }
+  }
+  // Read as typed JSON (true/false/integers untagged), the defaults are still the same strings.
+  json schema = ReadYaml(text)["schema"]["properties"];
+  for (size_t i = 0; i < cases.size(); ++i) EXPECT_EQ(schema["in" + std::to_string(i)]["default"], cases[i].text);
+}
+
 TEST(JsonToYaml, QuotesWhatAPlainScalarWouldMisread) {
   json v = {{"a", "plain text"}, {"b", "true"}, {"c", "5"}, {"d", "!inline x.py"}, {"e", "line\nbreak"},
             {"f", json::array({1, "x", json::object({{"k", nullptr}})})}, {"g", json::object()}, {"h", ""}};
