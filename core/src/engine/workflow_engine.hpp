@@ -134,7 +134,7 @@ class WorkflowEngine final {
   // The API shape of a workflow definition (GET /api/workflows).
   [[nodiscard]] static nlohmann::json DescribeWorkflow(const WorkflowDefinition& def);
 
-  struct RunState;  // one run being driven; defined in the .cpp
+  struct RunState;  // one run being driven; defined in engine/detail/step_runner.hpp
 
  private:
   void Launch(std::shared_ptr<RunState> state);
