@@ -283,33 +283,43 @@ void Tracer::Run() {
       last_sweep = Clock::now();
     }
     while (!queue_.empty()) {
-      const size_t n = std::min(queue_.size(), options_.batch_size);
-      std::vector<Span> batch;
-      batch.reserve(n);
-      for (size_t i = 0; i < n; ++i) {
-        batch.push_back(std::move(queue_.front()));
-        queue_.pop_front();
-      }
+      // Everything queued is taken in O(1) and the lock released at once: the request threads
+      // that end spans wait on this lock, and this thread runs at a lower priority, so it must
+      // never move, redact or free spans while holding it.
+      std::deque<Span> taken;
+      taken.swap(queue_);
       lock.unlock();
-      // Redaction happens here, off the request path; nothing leaves the process unredacted.
-      for (Span& span : batch) RedactSpan(span);
-      uint64_t errors = 0;
-      for (auto& exporter : exporters_) {
-        Status status = exporter->Export(batch);
-        if (status.ok()) continue;
-        ++errors;
-        auto& last = last_warned[exporter->name()];
-        if (Clock::now() - last >= kExportWarnEvery) {
-          last = Clock::now();
-          spdlog::warn("exporting {} spans to {} failed (further failures quiet for {} s): {}", batch.size(),
-                       exporter->name(), kExportWarnEvery.count(), status.error().ToString());
+      std::vector<Span> batch;
+      batch.reserve(std::min(taken.size(), options_.batch_size));
+      while (!taken.empty()) {
+        const size_t n = std::min(taken.size(), options_.batch_size);
+        for (size_t i = 0; i < n; ++i) {
+          batch.push_back(std::move(taken.front()));
+          taken.pop_front();
         }
+        // Redaction happens here, off the request path; nothing leaves the process unredacted.
+        for (Span& span : batch) RedactSpan(span);
+        uint64_t errors = 0;
+        for (auto& exporter : exporters_) {
+          Status status = exporter->Export(batch);
+          if (status.ok()) continue;
+          ++errors;
+          auto& last = last_warned[exporter->name()];
+          if (Clock::now() - last >= kExportWarnEvery) {
+            last = Clock::now();
+            spdlog::warn("exporting {} spans to {} failed (further failures quiet for {} s): {}", batch.size(),
+                         exporter->name(), kExportWarnEvery.count(), status.error().ToString());
+          }
+        }
+        batch.clear();  // the spans are freed here, outside the lock
+        lock.lock();
+        stats_.exported += n;
+        stats_.export_errors += errors;
+        done_seq_ += n;
+        flushed_.notify_all();
+        lock.unlock();
       }
       lock.lock();
-      stats_.exported += batch.size();
-      stats_.export_errors += errors;
-      done_seq_ += batch.size();
-      flushed_.notify_all();
     }
     flush_requested_ = false;
     flushed_.notify_all();
