@@ -1,7 +1,4 @@
 #include "app/approvals_command.hpp"
-#include "app/text_table.hpp"
-
-#include <curl/curl.h>
 
 #include <algorithm>
 #include <memory>
@@ -9,14 +6,14 @@
 #include <vector>
 
 #include "app/chat_client.hpp"
+#include "app/curl_handles.hpp"
+#include "app/text_table.hpp"
 
 namespace steward::app {
 
 namespace {
 
 using nlohmann::json;
-using CurlPtr = std::unique_ptr<CURL, decltype(&curl_easy_cleanup)>;
-using HeaderList = std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)>;
 
 constexpr size_t kArgumentsChars = 160;
 
@@ -124,9 +121,7 @@ Result<json> PostApprovalDecision(const std::string& base_url, const std::string
   if (!note.empty()) body["note"] = note;
   if (!arguments_hash.empty()) body["arguments_hash"] = arguments_hash;
   const std::string payload = body.dump();
-  char* escaped = curl_easy_escape(curl.get(), id.c_str(), static_cast<int>(id.size()));
-  const std::string url = base_url + "/api/approvals/" + (escaped != nullptr ? escaped : "");
-  curl_free(escaped);
+  const std::string url = base_url + "/api/approvals/" + UrlEscape(id);
   const std::string auth = "Authorization: Bearer " + token;
   HeaderList headers(curl_slist_append(nullptr, "Content-Type: application/json"), curl_slist_free_all);
   headers.reset(curl_slist_append(headers.release(), auth.c_str()));

@@ -1,6 +1,5 @@
 #include "app/chat_client.hpp"
 
-#include <curl/curl.h>
 #include <unistd.h>
 
 #include <iostream>
@@ -8,14 +7,13 @@
 #include <optional>
 
 #include "app/approvals_command.hpp"
+#include "app/curl_handles.hpp"
 #include "app/sse_client.hpp"
 
 namespace steward::app {
 
 namespace {
 
-using CurlPtr = std::unique_ptr<CURL, decltype(&curl_easy_cleanup)>;
-using HeaderList = std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)>;
 
 struct StreamState {
   const ChatClientOptions* options = nullptr;

@@ -1,19 +1,17 @@
 #include "app/sse_client.hpp"
 
-#include <curl/curl.h>
-
 #include <cctype>
 #include <memory>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "app/curl_handles.hpp"
+
 namespace steward::app {
 
 namespace {
 
-using CurlPtr = std::unique_ptr<CURL, decltype(&curl_easy_cleanup)>;
-using HeaderList = std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)>;
 
 struct StreamState {
   const SseEventHandler* on_event = nullptr;

@@ -1,6 +1,5 @@
 #include "app/workflow_command.hpp"
 
-#include <curl/curl.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -10,6 +9,7 @@
 
 #include "app/approvals_command.hpp"
 #include "app/chat_client.hpp"
+#include "app/curl_handles.hpp"
 #include "app/sse_client.hpp"
 
 namespace steward::app {
@@ -17,7 +17,6 @@ namespace steward::app {
 namespace {
 
 using Json = nlohmann::json;
-using CurlPtr = std::unique_ptr<CURL, decltype(&curl_easy_cleanup)>;
 
 struct StreamState {
   const RunWorkflowOptions* options = nullptr;
@@ -124,10 +123,7 @@ int RunWorkflowCommand(const RunWorkflowOptions& options, std::ostream& out, std
     return 2;
   }
   const Json body = {{"inputs", *inputs}, {"stream", !options.detach}, {"trigger", "cli"}};
-  CurlPtr curl(curl_easy_init(), curl_easy_cleanup);
-  char* escaped = curl_easy_escape(curl.get(), options.workflow.c_str(), static_cast<int>(options.workflow.size()));
-  const std::string path = std::string("/api/workflows/") + escaped + "/runs";
-  curl_free(escaped);
+  const std::string path = "/api/workflows/" + UrlEscape(options.workflow) + "/runs";
   StreamState state;
   state.options = &options;
   state.err = &err;
@@ -217,12 +213,8 @@ int RunRunsCommand(const std::string& base_url, const std::string& token, const 
     return 0;
   }
   std::string path = "/api/runs?limit=50";
-  CurlPtr curl(curl_easy_init(), curl_easy_cleanup);
   auto add = [&](const char* key, const std::string& value) {
-    if (value.empty()) return;
-    char* e = curl_easy_escape(curl.get(), value.c_str(), static_cast<int>(value.size()));
-    path += std::string("&") + key + "=" + e;
-    curl_free(e);
+    if (!value.empty()) path += std::string("&") + key + "=" + UrlEscape(value);
   };
   add("workflow", workflow);
   add("status", status);
